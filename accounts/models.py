@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """Anyone who can log in. Clever users are keyed by ``clever_id``; ops staff have none.
+
+    A Clever user is one row whatever their roles (student, teacher, staff, district_admin,
+    contact: see ``rostering.UserRole``), so SSO finds the account the sync created and everything
+    tied to a student stays tied to them when they are archived and restored.
+    """
+
+    class Source(models.TextChoices):
+        CLEVER = "clever", "Clever"
+        LOCAL = "local", "Created in our app"
+
+    # Clever strings have no maximum length and emails are not validated by Clever.
+    first_name = models.TextField(blank=True)
+    last_name = models.TextField(blank=True)
+    email = models.TextField(blank=True)
+    middle_name = models.TextField(blank=True)
+    # Edited in our app; the sync never writes it.
+    preferred_name = models.TextField(blank=True)
+
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.LOCAL)
+    clever_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    district = models.ForeignKey(
+        "rostering.District",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_seen_run = models.ForeignKey(
+        "rostering.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Digest of the synced fields, so a re-sync writes only rows whose data changed.
+    sync_digest = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["district", "archived_at"])]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        first = self.preferred_name or self.first_name
+        return " ".join(part for part in (first, self.last_name) if part)

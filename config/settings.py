@@ -1,0 +1,250 @@
+"""Settings, read from the environment in this one place (see .env.example for every variable).
+
+App code reads ``settings.X`` only. In production mode (``DEBUG`` off) start-up refuses settings
+that would be unsafe, with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "accounts",
+    "rostering",
+    "sso",
+    "golive",
+]
+
+# The Clever look-alike: for development, demos and tests only, never in production.
+CLEVER_LOOKALIKE_ENABLED = env.bool("CLEVER_LOOKALIKE_ENABLED", default=DEBUG)
+CLEVER_LOOKALIKE_DATA_DIR = Path(
+    env.str("CLEVER_LOOKALIKE_DATA_DIR", default=str(BASE_DIR / "fixtures" / "demo"))
+)
+if CLEVER_LOOKALIKE_ENABLED:
+    INSTALLED_APPS.append("cleverlike")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Threads in the demo server and the look-alike share the file; wait instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Security: HTTPS cookies in production; Lax so Clever's redirect back keeps the session.
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+X_FRAME_OPTIONS = "DENY"
+
+# --- Clever -------------------------------------------------------------------------------------
+CLEVER_CLIENT_ID = env.str("CLEVER_CLIENT_ID", default="demo-client-id" if DEBUG else "")
+CLEVER_CLIENT_SECRET = env.str(
+    "CLEVER_CLIENT_SECRET", default="demo-client-secret" if DEBUG else ""
+)
+CLEVER_REDIRECT_URI = env.str(
+    "CLEVER_REDIRECT_URI",
+    default="http://127.0.0.1:8000/sso/clever/callback/" if DEBUG else "",
+)
+CLEVER_OAUTH_BASE_URL = env.str("CLEVER_OAUTH_BASE_URL", default="https://clever.com").rstrip("/")
+CLEVER_API_BASE_URL = env.str("CLEVER_API_BASE_URL", default="https://api.clever.com").rstrip("/")
+CLEVER_HTTP_TIMEOUT = env.float("CLEVER_HTTP_TIMEOUT", default=30.0)
+# The longest we wait for Clever's rate-limit window (X-RateLimit-Reset) before giving up.
+CLEVER_RATE_LIMIT_MAX_WAIT = env.float("CLEVER_RATE_LIMIT_MAX_WAIT", default=90.0)
+CLEVER_HTTP_MAX_RETRIES = env.int("CLEVER_HTTP_MAX_RETRIES", default=5)
+CLEVER_HTTP_BACKOFF_BASE = env.float("CLEVER_HTTP_BACKOFF_BASE", default=0.5)
+
+# SSO
+CLEVER_SUPPORTED_USER_TYPES = env.list(
+    "CLEVER_SUPPORTED_USER_TYPES", default=["teacher", "student"]
+)
+CLEVER_OIDC_ENABLED = env.bool("CLEVER_OIDC_ENABLED", default=False)
+# Email domains whose addresses we trust enough to match a pre-existing local account on.
+CLEVER_VERIFIED_EMAIL_DOMAINS = env.list("CLEVER_VERIFIED_EMAIL_DOMAINS", default=[])
+CLEVER_ACCOUNT_MATCHING = env.list(
+    "CLEVER_ACCOUNT_MATCHING", default=["clever_id", "sis_id", "district_username", "email"]
+)
+
+# Secure Sync
+CLEVER_SYNC_CRON = env.str("CLEVER_SYNC_CRON", default="0 3 * * *")
+CLEVER_SYNC_ARCHIVE_MAX_FRACTION = env.float("CLEVER_SYNC_ARCHIVE_MAX_FRACTION", default=0.10)
+CLEVER_SYNC_ARCHIVE_MAX_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MAX_COUNT", default=5000)
+CLEVER_SYNC_PAGE_SIZE = env.int("CLEVER_SYNC_PAGE_SIZE", default=10000)
+# Upper bound on one district's sync; the broker's visibility timeout is set above it.
+CLEVER_SYNC_MAX_SECONDS = env.int("CLEVER_SYNC_MAX_SECONDS", default=4 * 3600)
+
+# District tokens are encrypted at rest with these keys (first encrypts; all decrypt: rotatable).
+# Each is a urlsafe-base64 32-byte Fernet key. Development derives one from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS and SECRET_KEY:
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"fernet:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+
+# --- Celery -------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
+# Without a broker the product still works: tasks run in-process.
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CLEVER_SYNC_MAX_SECONDS + 3600}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+
+
+def _cron(expr: str) -> crontab:
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(
+            f"CLEVER_SYNC_CRON must have 5 fields (minute hour day month weekday), got {expr!r}"
+        )
+    minute, hour, day, month, weekday = fields
+    return crontab(
+        minute=minute, hour=hour, day_of_month=day, month_of_year=month, day_of_week=weekday
+    )
+
+
+CELERY_BEAT_SCHEDULE = {
+    "nightly-clever-sync": {
+        "task": "rostering.tasks.sync_all_districts",
+        "schedule": _cron(CLEVER_SYNC_CRON),
+    },
+}
+
+# --- Logging: never write tokens, codes or secrets ----------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "config.logging.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+
+def production_problems() -> list[str]:
+    """What makes these settings unsafe to serve real districts with (empty when fine)."""
+    problems = []
+    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
+        problems.append("SECRET_KEY is not set: set a long random SECRET_KEY when DEBUG is off.")
+    if not CLEVER_REDIRECT_URI.startswith("https://"):
+        problems.append(
+            "CLEVER_REDIRECT_URI must be an https:// URL when DEBUG is off "
+            f"(got {CLEVER_REDIRECT_URI or 'nothing'!r}); Clever requires HTTPS in production."
+        )
+    if CLEVER_LOOKALIKE_ENABLED:
+        problems.append(
+            "CLEVER_LOOKALIKE_ENABLED must be off when DEBUG is off: the look-alike is for "
+            "development and tests only."
+        )
+    return problems
+
+
+if not DEBUG and (_problems := production_problems()):
+    raise ImproperlyConfigured("Refusing to start in production mode: " + " ".join(_problems))

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class LoginRecord(models.Model):
+    """A successful Clever login: the evidence the go-live checklist reads."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The login-context type Clever reported (student, teacher, staff, district_admin, ...).
+    user_type = models.CharField(max_length=32)
+    district = models.ForeignKey(
+        "rostering.District", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Whether the login used the production Clever app credentials (not the development ones).
+    production_credentials = models.BooleanField(default=False)
+    # button | portal (state-less, Clever-initiated)
+    entry_point = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user_type", "production_credentials", "-created_at"])]

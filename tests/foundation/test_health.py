@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_in_process_tasks_without_broker(client, settings):
+    settings.CELERY_BROKER_URL = None
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["broker"]["ok"] is True
+    assert "in-process" in body["broker"]["detail"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_broker_is_unreachable(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["broker"]["ok"] is False
+    assert body["database"]["ok"] is True
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_healthz_reaches_real_redis_broker(client, settings):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["broker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_database_is_down(client, monkeypatch):
+    from config import health
+
+    monkeypatch.setattr(health, "_database_ok", lambda: (False, "OperationalError"))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False, "detail": "OperationalError"}

@@ -1,0 +1,63 @@
+"""Production mode refuses unsafe settings at start-up, naming the setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEVER_", "SECRET_KEY"))}
+    env.update({"DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+GOOD = {
+    "SECRET_KEY": "x" * 50,
+    "CLEVER_REDIRECT_URI": "https://app.example.com/sso/clever/callback/",
+}
+
+
+def test_production_starts_with_safe_settings():
+    result = _start(GOOD)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        (
+            {"CLEVER_REDIRECT_URI": "http://app.example.com/sso/clever/callback/"},
+            "CLEVER_REDIRECT_URI",
+        ),
+        ({"CLEVER_REDIRECT_URI": ""}, "CLEVER_REDIRECT_URI"),
+        ({"CLEVER_LOOKALIKE_ENABLED": "1"}, "CLEVER_LOOKALIKE_ENABLED"),
+    ],
+)
+def test_production_refuses_unsafe_setting_and_names_it(override, named):
+    result = _start({**GOOD, **override})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+def test_bad_sync_cron_is_refused_with_its_name():
+    result = _start({**GOOD, "CLEVER_SYNC_CRON": "every night"})
+    assert result.returncode != 0
+    assert "CLEVER_SYNC_CRON" in result.stderr
