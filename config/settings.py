@@ -138,6 +138,14 @@ CLEVER_REDIRECT_URI = env.str(
     "CLEVER_REDIRECT_URI",
     default="http://127.0.0.1:8000/sso/clever/callback/" if DEBUG else "",
 )
+# Every redirect URI registered with Clever, primary (first) first; Portal logins land on the first.
+CLEVER_REDIRECT_URIS = env.list("CLEVER_REDIRECT_URIS", default=[]) or (
+    [CLEVER_REDIRECT_URI] if CLEVER_REDIRECT_URI else []
+)
+# Which Clever app CLEVER_CLIENT_ID belongs to: "development" (sandbox data) or "production".
+CLEVER_APP_ENVIRONMENT = env.str("CLEVER_APP_ENVIRONMENT", default="development")
+# The development app's client id, so the go-live checklist can tell production credentials apart.
+CLEVER_DEV_CLIENT_ID = env.str("CLEVER_DEV_CLIENT_ID", default="")
 CLEVER_OAUTH_BASE_URL = env.str("CLEVER_OAUTH_BASE_URL", default="https://clever.com").rstrip("/")
 CLEVER_API_BASE_URL = env.str("CLEVER_API_BASE_URL", default="https://api.clever.com").rstrip("/")
 CLEVER_HTTP_TIMEOUT = env.float("CLEVER_HTTP_TIMEOUT", default=30.0)
@@ -158,6 +166,10 @@ CLEVER_ACCOUNT_MATCHING = env.list(
 )
 
 # Secure Sync
+# The user roles the sync mirrors (Clever: student, teacher, staff, district_admin, contact).
+CLEVER_SYNC_USER_ROLES = env.list(
+    "CLEVER_SYNC_USER_ROLES", default=["student", "teacher", "staff", "district_admin", "contact"]
+)
 CLEVER_SYNC_CRON = env.str("CLEVER_SYNC_CRON", default="0 3 * * *")
 CLEVER_SYNC_ARCHIVE_MAX_FRACTION = env.float("CLEVER_SYNC_ARCHIVE_MAX_FRACTION", default=0.10)
 CLEVER_SYNC_ARCHIVE_MAX_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MAX_COUNT", default=5000)
