@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REQUIRED_FILES = ("schools.csv", "students.csv", "teachers.csv", "sections.csv", "enrollments.csv")
 OPTIONAL_FILES = ("staff.csv",)
@@ -741,7 +742,7 @@ def parse_folder(folder: Path | str) -> Roster:
             continue
         texts[name] = _decode(path, name, errors)
 
-    def parse(name: str, fn):  # type: ignore[no-untyped-def]
+    def parse(name: str, fn: Callable[[_File], list[Any]]) -> list[Any]:
         text = texts.get(name)
         return fn(_File(name, text, errors)) if text is not None else []
 
