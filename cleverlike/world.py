@@ -26,6 +26,7 @@ from rostering.csvformat import parse_folder
 
 CODE_LIFETIME_SECONDS = 60
 ID_TOKEN_LIFETIME_SECONDS = 3600
+REQUEST_LOG_MAX = 100_000
 FAULT_KINDS = ("500", "502", "503", "429", "401", "timeout", "html")
 # Created/updated events are emitted parents first; deletions children first.
 _EVENT_ORDER = ("districts", "schools", "terms", "courses", "users", "sections")
@@ -119,6 +120,19 @@ class DistrictState:
         if record_type == "users":
             for role in USER_ROLES:
                 self.role_order[role] = [i for i in ids if role in self.user_roles.get(i, ())]
+
+    def show(self, record_type: str, record_id: str, *, shared: bool) -> None:
+        """Add or remove one id in the sorted lists (bisect: no full re-sort on big districts)."""
+        lists = [self.order[record_type]]
+        if record_type == "users":
+            lists += [self.role_order[r] for r in self.user_roles.get(record_id, ())]
+        for ids in lists:
+            i = bisect.bisect_left(ids, record_id)
+            present = i < len(ids) and ids[i] == record_id
+            if shared and not present:
+                ids.insert(i, record_id)
+            elif not shared and present:
+                del ids[i]
 
     @property
     def schools(self) -> dict[str, bytes]:
@@ -216,10 +230,13 @@ class World:
                 ):
                     self.load_district(folder)
             if settings.CLEVER_CLIENT_ID:
+                uris = settings.CLEVER_REDIRECT_URIS
+                uris = [uris] if isinstance(uris, str) else list(uris)
                 self.register_app(
                     settings.CLEVER_CLIENT_ID,
                     settings.CLEVER_CLIENT_SECRET,
-                    list(settings.CLEVER_REDIRECT_URIS),
+                    uris
+                    or ([settings.CLEVER_REDIRECT_URI] if settings.CLEVER_REDIRECT_URI else []),
                 )
 
     def register_app(
@@ -379,7 +396,7 @@ class World:
             if clever_id in d.unshared[record_type]:
                 return
             d.unshared[record_type].add(clever_id)
-            d.reindex(record_type)
+            d.show(record_type, clever_id, shared=False)
             self._emit(d, record_type, "deleted", d.records[record_type][clever_id])
 
     def reshare(self, record_type: str, clever_id: str) -> None:
@@ -389,7 +406,7 @@ class World:
             if clever_id not in d.unshared[record_type]:
                 return
             d.unshared[record_type].discard(clever_id)
-            d.reindex(record_type)
+            d.show(record_type, clever_id, shared=True)
             self._emit(d, record_type, "created", d.records[record_type][clever_id])
 
     def update_record(self, record_type: str, clever_id: str, **fields: Any) -> dict[str, Any]:
@@ -417,9 +434,11 @@ class World:
             raw = dumps(obj)
             d.records[record_type][clever_id] = raw
             if record_type == "users":
-                d.user_roles[clever_id] = tuple(r for r in USER_ROLES if r in obj.get("roles", {}))
+                roles = tuple(r for r in USER_ROLES if r in obj.get("roles", {}))
                 d.user_names[clever_id] = _display_name(obj.get("name", {}))
-                d.reindex("users")
+                if roles != d.user_roles.get(clever_id):
+                    d.user_roles[clever_id] = roles
+                    d.reindex("users")
             if record_type == "districts":
                 d.name = obj.get("name", d.name)
             if clever_id not in d.unshared[record_type]:
@@ -555,6 +574,9 @@ class World:
         """Remember a served request (method, path after the base URL, query parameters)."""
         with self._lock:
             self.requests.append((method, path, query))
+            if len(self.requests) > REQUEST_LOG_MAX:
+                # A long-running demo must not grow without bound; tests never get near this.
+                del self.requests[: REQUEST_LOG_MAX // 10]
 
     # --- events -------------------------------------------------------------------------------
     def _next_event_id(self) -> str:
