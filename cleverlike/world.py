@@ -21,7 +21,15 @@ from typing import Any
 
 from django.conf import settings
 
-from cleverlike.build import RECORD_TYPES, USER_ROLES, build_district, district_id_for, timestamp
+from cleverlike.build import (
+    RECORD_TYPES,
+    USER_ROLES,
+    build_district,
+    display_name,
+    district_id_for,
+    dumps,
+    timestamp,
+)
 from rostering.csvformat import parse_folder
 
 CODE_LIFETIME_SECONDS = 60
@@ -32,11 +40,6 @@ FAULT_KINDS = ("500", "502", "503", "429", "401", "timeout", "html")
 _EVENT_ORDER = ("districts", "schools", "terms", "courses", "users", "sections")
 # The login type a multi-role user gets when no role was chosen.
 LOGIN_ROLE_ORDER = ("student", "teacher", "staff", "district_admin", "contact")
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact UTF-8 JSON, as served."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass
@@ -293,8 +296,7 @@ class World:
         if cached is not None:
             fresh = _copy_state(cached[0])
         else:
-            roster = parse_folder(path)
-            built = build_district(key, roster, meta, self._now_dt())
+            built = build_district(key, parse_folder(path), meta, self._now_dt())
             fresh = DistrictState(
                 id=did,
                 key=key,
@@ -305,13 +307,12 @@ class World:
             )
             for record_type in RECORD_TYPES:
                 fresh.records[record_type] = {
-                    rid: dumps(obj) for rid, obj in built.records[record_type].items()
+                    rid: obj if isinstance(obj, bytes) else dumps(obj)
+                    for rid, obj in built.records.pop(record_type).items()
                 }
                 fresh.unshared[record_type] = set()
             fresh.user_roles = built.user_roles
-            fresh.user_names = {
-                uid: _display_name(u["name"]) for uid, u in built.records["users"].items()
-            }
+            fresh.user_names = built.user_names
         with self._lock:
             old = self.districts.get(did)
             if old is None:
@@ -435,7 +436,7 @@ class World:
             d.records[record_type][clever_id] = raw
             if record_type == "users":
                 roles = tuple(r for r in USER_ROLES if r in obj.get("roles", {}))
-                d.user_names[clever_id] = _display_name(obj.get("name", {}))
+                d.user_names[clever_id] = display_name(obj.get("name", {}))
                 if roles != d.user_roles.get(clever_id):
                     d.user_roles[clever_id] = roles
                     d.reindex("users")
@@ -670,11 +671,6 @@ def _schools_of(record_type: str, obj: dict[str, Any]) -> frozenset[str]:
                     found.add(role["school"])
         return frozenset(found)
     return frozenset()
-
-
-def _display_name(name: dict[str, Any]) -> str:
-    first, last = name.get("first") or "", name.get("last") or ""
-    return f"{first} {last}".strip() or "(no name)"
 
 
 def _district_token(key: str) -> str:
