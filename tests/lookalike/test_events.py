@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rostering.csvformat import CsvFormatError
 from tests.lookalike.helpers import api
 
 
@@ -122,3 +123,21 @@ def test_events_paging_record_type_and_district_scoping(clever, cert) -> None:
     one = api(clever, cert.token, f"/v3.0/events/{everything[0]['id']}").json()["data"]
     assert one == everything[0]
     assert api(clever, other.token, f"/v3.0/events/{everything[0]['id']}").status_code == 404
+
+
+def test_a_bad_reload_changes_nothing_and_names_the_problem(clever, cert, tmp_path) -> None:
+    world = clever.world
+    folder = tmp_path / "certification-isd"
+    shutil.copytree(cert.path, folder)
+    edit_csv(
+        folder / "sections.csv",
+        lambda r: {**r, "Teacher_id": "T-GONE"} if r["Section_id"] == "SEC-HS-BIO" else r,
+    )
+    before = world.records(cert.id, "sections")
+    with pytest.raises(CsvFormatError) as info:
+        world.load_district(folder)
+    assert any(
+        str(e).startswith("sections.csv line ") and "T-GONE" in str(e) for e in info.value.errors
+    )
+    assert world.records(cert.id, "sections") == before
+    assert events(clever, cert.token) == []
