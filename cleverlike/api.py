@@ -21,12 +21,13 @@ LIST_TYPES = (*RECORD_TYPES, "resources", "events")
 
 
 class ApiError(Exception):
-    """An error answer: status and message."""
+    """An error answer: status, message and the headers to send with it."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 def _bearer(request: HttpRequest) -> str | None:
@@ -56,14 +57,9 @@ def _authenticate(request: HttpRequest) -> tuple[DistrictState | UserToken, dict
         "X-RateLimit-Reset": str(reset),
     }
     if not allowed:
-        raise _RateLimited(headers)
+        limit = world.rate_limit_per_minute
+        raise ApiError(429, f"Too Many Requests: {limit} requests per minute per token", headers)
     return owner, headers
-
-
-class _RateLimited(ApiError):
-    def __init__(self, headers: dict[str, str]) -> None:
-        super().__init__(429, "Too Many Requests: 1200 requests per minute per token")
-        self.headers = headers
 
 
 def _limit(request: HttpRequest) -> int:
@@ -265,12 +261,12 @@ def _handle(request: HttpRequest, rest: str) -> HttpResponse:
             or parts == ["districts", owner.district_id]
         )
         if not allowed:
-            raise _WithHeaders(403, SCOPE_ERROR, headers)
+            raise ApiError(403, SCOPE_ERROR, headers)
     d = _district_for(owner)
     try:
         body = _route(request, d, owner, parts, path)
     except ApiError as exc:
-        raise _WithHeaders(exc.status, exc.message, headers) from None
+        raise ApiError(exc.status, exc.message, headers) from None
     response = _json_bytes(body) if isinstance(body, bytes) else JsonResponse(body)
     for name, value in headers.items():
         response[name] = value
@@ -346,15 +342,9 @@ def _route(
     return _list_body(request, path, items, has_after, has_before, limit, extra)
 
 
-class _WithHeaders(ApiError):
-    def __init__(self, status: int, message: str, headers: dict[str, str]) -> None:
-        super().__init__(status, message)
-        self.headers = headers
-
-
 def _error_response(exc: ApiError) -> HttpResponse:
     response = json_error(exc.status, exc.message)
-    for name, value in getattr(exc, "headers", {}).items():
+    for name, value in exc.headers.items():
         response[name] = value
     return response
 
