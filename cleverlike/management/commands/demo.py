@@ -121,6 +121,11 @@ class Command(BaseCommand):
         ]
         if created:
             lines.append(f"  Admin login:        {created[0]} / {created[1]}   (created just now)")
+        else:
+            lines.append(
+                "  Admin login:        ops (password printed on the first run; "
+                "reset it with: .venv/bin/python manage.py changepassword ops)"
+            )
         lines += ["Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
