@@ -14,6 +14,9 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 class QuietRequestHandler(WSGIRequestHandler):
     """Logs only failures: the demo and test output stays readable."""
 
+    # Keep-alive responses must not wait ~40 ms for Nagle's algorithm on every reuse.
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args: object) -> None:
         if args and len(args) > 1 and str(args[1]).startswith(("4", "5")):
             super().log_message(format, *args)
