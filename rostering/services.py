@@ -11,7 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from rostering import clever_api
-from rostering.models import District, SyncRun
+from rostering.models import District, SyncError, SyncRun
 from rostering.sync.engine import Progress, Sync, district_lock
 
 if TYPE_CHECKING:
@@ -288,3 +288,49 @@ def district_purge(*, district: District) -> dict[str, int]:
         deleted["sync_runs"] = district.sync_runs.all().delete()[0]
         district.delete()
     return deleted
+
+
+def district_events_apply(*, district: District, progress: Progress | None = None) -> SyncRun:
+    """Apply the district's new Clever events in order (trigger "event"), recorded as a run."""
+    from rostering.sync.events import apply_events
+
+    run = SyncRun.objects.create(district=district, trigger=SyncRun.Trigger.EVENT)
+    errors: list[tuple[str, str, str]] = []
+    with district_lock(district.pk) as taken:
+        if not taken:
+            run.status, run.finished_at = SyncRun.Status.SKIPPED, timezone.now()
+            run.error = "Skipped: another sync of this district is running."
+            run.save()
+            return run
+        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
+        if district.status != District.Status.CONNECTED or not district.token_ciphertext:
+            run.status, run.error = SyncRun.Status.FAILED, "The district is not connected."
+        else:
+            try:
+                with clever_api.CleverClient(district.token) as client:
+                    run.counts = apply_events(
+                        district=district,
+                        run=run,
+                        client=client,
+                        errors=errors,
+                        progress=progress or (lambda message: None),
+                    )
+                run.status = SyncRun.Status.SUCCEEDED
+            except clever_api.CleverUnauthorized as exc:
+                district_disconnect(district=district, reason="token revoked (401 from Clever)")
+                run.status, run.stopped_at = SyncRun.Status.FAILED, exc.where
+                run.error = f"Clever refused the district's token (revoked?): {exc.message}."
+            except clever_api.CleverError as exc:
+                run.status, run.stopped_at = SyncRun.Status.FAILED, exc.where
+                run.error = (
+                    f"{exc.message}. Events before it were applied; the next run resumes "
+                    f"after event {district.last_event_id or '(none)'}."
+                )
+        run.counts.setdefault("errors", {"count": len(errors)})
+        run.finished_at = timezone.now()
+        run.save()
+        SyncError.objects.bulk_create(
+            [SyncError(run=run, record_type=t, clever_id=c, message=m) for t, c, m in errors]
+        )
+    return run

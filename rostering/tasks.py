@@ -47,3 +47,12 @@ def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDUL
         countdown = SYNC_RETRY_SECONDS * (2**self.request.retries)
         raise self.retry(countdown=countdown)
     return run.status
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_district_events(district_id: int) -> str:
+    """Apply one district's new Clever events (idempotent: events resume after the cursor)."""
+    district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()
+    if district is None:
+        return "not connected"
+    return services.district_events_apply(district=district).status

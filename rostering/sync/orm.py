@@ -46,6 +46,9 @@ class OrmStore:
         self.resolved: dict[str, set[tuple[Any, ...]]] = {}
         self.ids: dict[str, dict[str, int]] = {}  # entity name -> clever_id -> pk
         self._archived: dict[str, list[int]] = {}
+        # When set (the events path), associations are read and archived only under these
+        # parents' Clever IDs, by entity name, instead of across the whole district.
+        self.parents: dict[str, set[str]] | None = None
 
     def begin(self) -> None:
         """Start empty staging for every type."""
@@ -64,7 +67,10 @@ class OrmStore:
         self.resolved.clear()
 
     def _scope_filter(self, spec: LinkSpec) -> dict[str, Any]:
-        return {f"{spec.scope.column[:-3]}__district_id": self.district_id}
+        parent = spec.scope.column[:-3]
+        if self.parents is not None:
+            return {f"{parent}__clever_id__in": sorted(self.parents.get(spec.scope.entity, ()))}
+        return {f"{parent}__district_id": self.district_id}
 
     def live_counts(self) -> dict[str, int]:
         """Live (not archived) rows of this district per type, before the merge."""
@@ -259,7 +265,7 @@ class OrmStore:
         """Archive this district's rows not staged in this run (sparing ``keep``); counts."""
         now = timezone.now()
         self._archived = {}
-        for spec in ENTITIES:
+        for spec in ENTITIES if self.parents is None else ():
             staged = {row[0] for row in self.rows[spec.name]} | keep.get(spec.name, set())
             qs = spec.model.objects.filter(district_id=self.district_id, archived_at__isnull=True)
             if spec is USERS:

@@ -40,6 +40,11 @@ class Command(BaseCommand):
             action="store_true",
             help="compute the plan (creates, updates, archives, restores) without writing",
         )
+        parser.add_argument(
+            "--events",
+            action="store_true",
+            help="apply the districts' new Clever events instead of a full sync",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         clever_id = options["district"]
@@ -65,9 +70,25 @@ class Command(BaseCommand):
                 return
         failed = []
         for district in districts:
-            failed += self._sync(district, dry_run=options["dry_run"])
+            if options["events"]:
+                failed += self._events(district)
+            else:
+                failed += self._sync(district, dry_run=options["dry_run"])
         if failed:
             raise CommandError("; ".join(failed))
+
+    def _events(self, district: District) -> list[str]:
+        label = f"{district.name or district.clever_id} ({district.clever_id})"
+        self.stdout.write(f"Applying events for {label}...")
+        run = services.district_events_apply(
+            district=district, progress=lambda message: self.stdout.write(f"  {message}")
+        )
+        self.stdout.write(f"Run #{run.pk}: {run.status}")
+        if run.counts:
+            self.stdout.write("\n".join(format_counts(run)))
+        if run.status == SyncRun.Status.FAILED:
+            return [f"{label}: run #{run.pk} failed at {run.stopped_at}: {run.error}"]
+        return []
 
     def _sync(self, district: District, *, dry_run: bool) -> list[str]:
         label = f"{district.name or district.clever_id} ({district.clever_id})"
