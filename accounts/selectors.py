@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 
+from accounts.models import User
 from rostering.models import (
     District,
     School,
@@ -16,9 +16,6 @@ from rostering.models import (
     SyncRun,
     UserRole,
 )
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
 # Which home a multi-role person sees when we do not know how they logged in.
@@ -38,6 +35,11 @@ class DistrictOverview:
     schools: list[School]
     last_run: SyncRun | None
     last_success: SyncRun | None
+
+
+def user_by_clever_id(*, clever_id: str) -> User | None:
+    """The account keyed by this Clever ID (made by the sync or an earlier login), if any."""
+    return User.objects.filter(clever_id=clever_id).first()
 
 
 def home_role(*, user: User, login_type: str | None) -> str:

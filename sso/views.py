@@ -8,6 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -164,11 +165,6 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     if not code:
         return _failure_page(request, LoginFailure("missing_code"))
-    if services.code_was_redeemed(code=code):
-        # A refresh or the back button: never post the code again.
-        if request.user.is_authenticated:
-            return redirect("accounts:home")
-        return _failure_page(request, LoginFailure("code_replayed"))
     if not state:
         # Clever Portal / Instant Login: don't redeem a code we didn't ask for (login CSRF);
         # ask Clever again, this time with a state bound to this browser.
@@ -176,32 +172,40 @@ def callback(request: HttpRequest) -> HttpResponse:
             flows.portal_bounce_allowed(request.session)
         except flows.TooManyBounces:
             return _failure_page(request, LoginFailure("bounce_loop"))
-        return _authorize_redirect(
-            flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
-        )
+        flow = flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
+        return _authorize_redirect(flow)
     try:
         flow = flows.flow_consume(request.session, state=state)
-    except flows.StateMismatch:
-        return _failure_page(request, LoginFailure("state_mismatch"))
-    except flows.StateExpired:
-        return _failure_page(request, LoginFailure("state_expired"))
+    except (flows.StateMismatch, flows.StateExpired) as exc:
+        if services.code_was_redeemed(code=code):
+            # A refresh or the back button after a login: never post the code again.
+            if request.user.is_authenticated:
+                return redirect("accounts:home")
+            return _failure_page(request, LoginFailure("code_replayed"))
+        kind = "state_expired" if isinstance(exc, flows.StateExpired) else "state_mismatch"
+        return _failure_page(request, LoginFailure(kind))
     try:
         outcome = services.clever_login_complete(code=code, flow=flow, redirect_uri=_redirect_uri())
     except LoginFailure as failure:
+        if failure.kind == "code_replayed" and request.user.is_authenticated:
+            return redirect("accounts:home")  # a double click: the first request logs them in
         return _failure_page(request, failure)
 
-    if request.user.is_authenticated:
-        if request.user.pk != outcome.user.pk:
-            # Shared device: whoever was logged in is logged out first.
-            logout(request)
-        else:
-            # login() leaves the key alone for the same user; a new login gets a new key anyway.
-            request.session.cycle_key()
-    # login() cycles the session key of an anonymous session.
-    login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
-    request.session.pop(flows.BOUNCES_KEY, None)
-    services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
+    # One transaction for the session switch, last_login and the LoginRecord: fewer commits on
+    # the hot path, and no LoginRecord for a login that did not happen.
+    with transaction.atomic():
+        if request.user.is_authenticated:
+            if request.user.pk != outcome.user.pk:
+                # Shared device: whoever was logged in is logged out first.
+                logout(request)
+            else:
+                # login() keeps the key for the same user; a new login gets a new key anyway.
+                request.session.cycle_key()
+        # login() cycles the session key of an anonymous session.
+        login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
+        request.session.pop(flows.BOUNCES_KEY, None)
+        services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
     if secrets.randbelow(100) == 0:
         services.redeemed_codes_prune()
     logger.info(

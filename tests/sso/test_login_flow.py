@@ -486,15 +486,25 @@ def test_no_log_line_carries_a_code_or_token(client, clever, demo, caplog):
 # --- Hot path -------------------------------------------------------------------------------------
 
 
-def test_returning_user_callback_query_count(client, clever, demo, django_assert_max_num_queries):
+def test_returning_user_callback_query_count(client, clever, demo, django_assert_num_queries):
     teacher = demo.one("teacher")
-    button_login(client, teacher["id"])
+    button_login(Client(), teacher["id"])  # yesterday, on another device
     callback_url = at_clever(start_login(client), teacher["id"])
-    # Redeemed-code check and insert, session, district, account and roles (no writes: nothing
-    # changed), request.user, new session key, last_login, LoginRecord; savepoints count here.
-    with django_assert_max_num_queries(23):
+    # session; redeemed code; district; account; roles (unchanged: no write, no transaction);
+    # then one transaction: new session key (exists?, insert, delete old), last_login,
+    # LoginRecord; the session's final save. Savepoints are the test's own transaction.
+    with django_assert_num_queries(20) as ctx:
         response = client.get(path_and_query(callback_url))
     assert response.status_code == 302
+    writes = [
+        q["sql"].split(" (")[0]
+        for q in ctx.captured_queries
+        if q["sql"][:6] in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert not any("accounts_user" in w and "last_login" not in w for w in writes), writes
+    assert not any("rostering_userrole" in w for w in writes), writes
+    real = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(real) == 12
 
 
 # --- OpenID Connect -------------------------------------------------------------------------------
