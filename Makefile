@@ -43,3 +43,7 @@ beat: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## bench-login: complete Clever logins at 1, 10 and 50 concurrent users (gunicorn + look-alike)
+bench-login: install
+	$(BIN)/python bench/login.py $(ARGS)
