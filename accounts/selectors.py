@@ -27,6 +27,8 @@ class SectionCard:
     section: Section
     teachers: list[User] = field(default_factory=list)
     students: list[User] = field(default_factory=list)
+    # The section's primary teacher (Clever's ``teacher``: position 0), if shared with us.
+    primary_teacher_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ def _active_students() -> Prefetch:
     )
 
 
+def _primary(section: Section) -> int | None:
+    return next((t.user_id for t in section.active_teacher_links if t.position == 0), None)
+
+
 def _sections(membership: Q) -> list[Section]:
     return list(
         Section.objects.filter(membership, archived_at=None)
@@ -93,6 +99,7 @@ def teacher_sections(*, user: User) -> list[SectionCard]:
             section=s,
             teachers=[link.user for link in s.active_teacher_links if link.user_id != user.pk],
             students=[link.user for link in s.active_student_links],
+            primary_teacher_id=_primary(s),
         )
         for s in sections
     ]
@@ -103,7 +110,11 @@ def student_sections(*, user: User) -> list[SectionCard]:
     sections = _sections(Q(student_links__user=user, student_links__archived_at=None))
     prefetch_related_objects(sections, _active_teachers())
     return [
-        SectionCard(section=s, teachers=[link.user for link in s.active_teacher_links])
+        SectionCard(
+            section=s,
+            teachers=[link.user for link in s.active_teacher_links],
+            primary_teacher_id=_primary(s),
+        )
         for s in sections
     ]
 
