@@ -135,8 +135,10 @@ def _profile_changes(user: User, clever_user: CleverUser, district: District) ->
 
 
 def user_from_clever(*, clever_user: CleverUser, district: District, existing: User | None) -> User:
-    """Find (``existing``: the account with this Clever ID, else a linkable local account) or
-    create the user, and write their name, email, district and roles when they changed."""
+    """Find (``existing``, else a linkable local account) or create the user; refresh their data.
+
+    ``existing`` is the account with this Clever ID, as the caller already looked it up.
+    """
     user, linked = existing, False
     if user is None:
         user = user_match_local(clever_user=clever_user, district=district)

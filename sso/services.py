@@ -80,6 +80,7 @@ def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
 
 
 def supported_user_types() -> set[str]:
+    """CLEVER_SUPPORTED_USER_TYPES, spelled as Clever's v3 login types."""
     return {clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES}
 
 

@@ -90,7 +90,7 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         403,
         "This account type can't use Classroom yet",
         "",
-        "Log in with a teacher or student account, or ask your district to contact us.",
+        "",
     ),
     "district_not_connected": (
         403,
@@ -122,6 +122,12 @@ def _failure_page(request: HttpRequest, failure: LoginFailure) -> HttpResponse:
     if failure.kind == "unsupported_type":
         kind = failure.context.get("user_type", "unknown").replace("_", " ")
         message = f"You logged in to Clever with a {kind} account, which Classroom doesn't support."
+        allowed = sorted(services.supported_user_types() - {"contact"})
+        names = [f"{t.replace('_', ' ')}s" for t in allowed]
+        action = (
+            f"Log in with a Clever account of a type Classroom supports ({', '.join(names)}), "
+            "or ask your district to contact us."
+        )
     elif failure.kind == "not_launched":
         message = str(failure.context.get("reason", ""))
     context = {"title": title, "message": message, "action": action, "kind": failure.kind}
@@ -145,6 +151,7 @@ def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpRespo
 @never_cache
 @require_GET
 def login_start(request: HttpRequest) -> HttpResponse:
+    """Our "Log in with Clever" button: a one-time state in this session, then Clever."""
     district_id = request.GET.get("district_id", "")
     flow = flows.flow_start(
         request.session, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
@@ -157,12 +164,13 @@ def login_start(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
+    """Clever's redirect back (our primary redirect URI): check, redeem once, log in, go home."""
     code = request.GET.get("code", "")
     state = request.GET.get("state", "")
     if request.GET.get("error"):
-        return _failure_page(
-            request, LoginFailure("clever_denied", request.GET.get("error", "")[:64])
-        )
+        # Only a tidy version of Clever's error code reaches the log.
+        error = re.sub(r"[^a-z_]", "", request.GET.get("error", "").lower())[:40]
+        return _failure_page(request, LoginFailure("clever_denied", error))
     if not code:
         return _failure_page(request, LoginFailure("missing_code"))
     if not state:

@@ -578,3 +578,28 @@ def test_oidc_tampered_id_token_is_refused(clever, demo, oidc, settings):
     flipped = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
     with pytest.raises(clever_oauth.IdTokenInvalid):
         clever_oauth.validate_id_token(id_token=f"{header}.{payload}.{flipped}", nonce="n1")
+
+
+def test_unsupported_type_page_names_what_is_supported(client, clever, demo, settings):
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["student"]
+    response, _ = button_login(
+        client, demo.one("teacher", where=lambda u: len(u["roles"]) == 1)["id"]
+    )
+    assert response.status_code == 403
+    page = text(response)
+    assert "with a teacher account" in page and "(students)" in page
+    _nothing_written()
+
+
+def test_redeemed_code_hashes_are_pruned_after_a_day(client, clever, demo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sso.services import redeemed_codes_prune
+
+    button_login(client, demo.one("teacher")["id"])
+    assert redeemed_codes_prune() == 0
+    RedeemedCode.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert redeemed_codes_prune() == 1
+    assert not RedeemedCode.objects.exists()
