@@ -9,6 +9,7 @@ Results are plain dataclasses; nothing here touches the ORM.
 
 from __future__ import annotations
 
+import http.cookiejar
 import threading
 import time
 import warnings
@@ -18,6 +19,8 @@ from typing import Any
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client.oauth2_session import OAuth2Auth, OAuth2ClientAuth
+from authlib.oauth2.client import OAuth2Client
 from django.conf import settings
 
 with warnings.catch_warnings():
@@ -122,13 +125,24 @@ _metadata_cache: dict[str, tuple[float, Any]] = {}
 
 
 def _session() -> requests.Session:
-    # One keep-alive session per thread: requests.Session is not guaranteed thread-safe.
+    # One keep-alive session per thread: requests.Session is not guaranteed thread-safe. It keeps
+    # no cookies, so nothing from one person's login rides along on the next one's.
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
         session.headers["Accept"] = "application/json"
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         _local.session = session
     return session
+
+
+class _OAuthClient(OAuth2Client):
+    """authlib's OAuth 2 client (as OAuth2Session) over this thread's keep-alive session."""
+
+    client_auth_class = OAuth2ClientAuth
+    token_auth_class = OAuth2Auth
+    oauth_error_class = OAuthError
+    SESSION_REQUEST_PARAMS = OAuth2Session.SESSION_REQUEST_PARAMS
 
 
 def _timeout() -> float:
@@ -157,8 +171,10 @@ def _json_or_unavailable(resp: requests.Response, what: str) -> dict[str, Any]:
     return data
 
 
-def _oauth_session(*, redirect_uri: str) -> OAuth2Session:
-    return OAuth2Session(
+def _oauth_client(*, redirect_uri: str) -> _OAuthClient:
+    # Made per call: it holds the user's token after an exchange, and is cheap.
+    return _OAuthClient(
+        _session(),
         client_id=settings.CLEVER_CLIENT_ID,
         client_secret=settings.CLEVER_CLIENT_SECRET,
         token_endpoint_auth_method="client_secret_basic",
@@ -176,8 +192,8 @@ def authorization_url(
     if district_id:
         # Skips Clever's district picker; Clever ignores it when it does not apply.
         extra["district_id"] = district_id
-    with _oauth_session(redirect_uri=redirect_uri) as oauth:
-        url, _ = oauth.create_authorization_url(_oauth_url(AUTHORIZE_PATH), state=state, **extra)
+    oauth = _oauth_client(redirect_uri=redirect_uri)
+    url, _ = oauth.create_authorization_url(_oauth_url(AUTHORIZE_PATH), state=state, **extra)
     return url
 
 
@@ -196,22 +212,22 @@ def _token_response_hook(resp: requests.Response) -> requests.Response:
 
 def exchange_code(*, code: str, redirect_uri: str) -> TokenResponse:
     """POST the code to Clever's token endpoint (HTTP Basic client auth) for the user's token."""
-    with _oauth_session(redirect_uri=redirect_uri) as oauth:
-        oauth.register_compliance_hook("access_token_response", _token_response_hook)
-        try:
-            token = oauth.fetch_token(
-                _oauth_url(TOKENS_PATH),
-                grant_type="authorization_code",
-                code=code,
-                redirect_uri=redirect_uri,
-                timeout=_timeout(),
-            )
-        except requests.RequestException as exc:
-            raise CleverUnavailable(f"code exchange: {type(exc).__name__}") from None
-        except OAuthError as exc:
-            if exc.error == "invalid_grant":
-                raise CleverInvalidGrant("code exchange: invalid_grant") from None
-            raise CleverRejected(f"code exchange: {exc.error}") from None
+    oauth = _oauth_client(redirect_uri=redirect_uri)
+    oauth.register_compliance_hook("access_token_response", _token_response_hook)
+    try:
+        token = oauth.fetch_token(
+            _oauth_url(TOKENS_PATH),
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=redirect_uri,
+            timeout=_timeout(),
+        )
+    except requests.RequestException as exc:
+        raise CleverUnavailable(f"code exchange: {type(exc).__name__}") from None
+    except OAuthError as exc:
+        if exc.error == "invalid_grant":
+            raise CleverInvalidGrant("code exchange: invalid_grant") from None
+        raise CleverRejected(f"code exchange: {exc.error}") from None
     access_token = token.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise CleverRejected("code exchange: no access_token in Clever's answer")
