@@ -47,3 +47,7 @@ clean:
 ## bench-login: complete Clever logins at 1, 10 and 50 concurrent users (gunicorn + look-alike)
 bench-login: install
 	$(BIN)/python bench/login.py $(ARGS)
+
+## bench-lookalike: load and page a synthetic 100k-student district in the Clever look-alike
+bench-lookalike: install
+	DEBUG=1 $(BIN)/python bench/bench_lookalike.py --students 100000

@@ -308,6 +308,7 @@ class _File:
         self.index: dict[str, int] = {}
 
     def error(self, line: int | None, column: str | None, message: str) -> None:
+        """Record a problem at this file's ``line`` (and ``column``)."""
         self.errors.append(CsvError(self.name, line, column, message))
 
     def read_header(self, required: tuple[str, ...]) -> bool:

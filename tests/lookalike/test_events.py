@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rostering.csvformat import CsvFormatError
 from tests.lookalike.helpers import api
 
 
@@ -122,3 +123,43 @@ def test_events_paging_record_type_and_district_scoping(clever, cert) -> None:
     one = api(clever, cert.token, f"/v3.0/events/{everything[0]['id']}").json()["data"]
     assert one == everything[0]
     assert api(clever, other.token, f"/v3.0/events/{everything[0]['id']}").status_code == 404
+
+
+def test_a_bad_reload_changes_nothing_and_names_the_problem(clever, cert, tmp_path) -> None:
+    world = clever.world
+    folder = tmp_path / "certification-isd"
+    shutil.copytree(cert.path, folder)
+    edit_csv(
+        folder / "sections.csv",
+        lambda r: {**r, "Teacher_id": "T-GONE"} if r["Section_id"] == "SEC-HS-BIO" else r,
+    )
+    before = world.records(cert.id, "sections")
+    with pytest.raises(CsvFormatError) as info:
+        world.load_district(folder)
+    assert any(
+        str(e).startswith("sections.csv line ") and "T-GONE" in str(e) for e in info.value.errors
+    )
+    assert world.records(cert.id, "sections") == before
+    assert events(clever, cert.token) == []
+
+
+def test_next_link_keeps_every_record_type(clever, cert) -> None:
+    world = clever.world
+    for user in world.users(cert.id, role="student")[:3]:
+        world.update_record("users", user["id"], name__middle="Q")
+    world.update_record("sections", world.records(cert.id, "sections")[0]["id"], period="P9")
+    body = api(clever, cert.token, "/v3.0/events?record_type=users&record_type=sections&limit=2")
+    nxt = next(link["uri"] for link in body.json()["links"] if link["rel"] == "next")
+    assert "record_type=users" in nxt and "record_type=sections" in nxt
+    rest = api(clever, cert.token, nxt).json()["data"]
+    assert len(body.json()["data"]) + len(rest) == 4
+
+
+def test_school_filter_keeps_events_about_that_school(clever, cert) -> None:
+    world = clever.world
+    schools = {s["sis_id"]: s["id"] for s in world.records(cert.id, "schools")}
+    secs = {s["sis_id"]: s for s in world.records(cert.id, "sections")}
+    world.update_record("sections", secs["SEC-HS-BIO"]["id"], period="P1")
+    world.update_record("sections", secs["SEC-ELM-HR1"]["id"], period="P1")
+    feed = events(clever, cert.token, school=schools["S-HS"])
+    assert [e["data"]["object"]["sis_id"] for e in feed] == ["SEC-HS-BIO"]

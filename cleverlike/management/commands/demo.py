@@ -63,13 +63,17 @@ def ensure_ops_superuser() -> tuple[str, str] | None:
 
 
 class Command(BaseCommand):
+    """Serve product and look-alike together until Ctrl-C (what ``make run`` starts)."""
+
     help = "Serve the product and the Clever look-alike with the demo districts (development)."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """--port and --host."""
         parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Migrate, load, serve, run AFTER_START, print where to click, block."""
         if not settings.DEBUG:
             raise CommandError("demo is for development only: run it with DEBUG=1")
         if not settings.CLEVER_LOOKALIKE_ENABLED:
