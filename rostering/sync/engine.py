@@ -233,6 +233,7 @@ class Sync:
         counts: dict[str, dict[str, int]] = {}
         plan: dict[str, Any] = {}
         status = SyncRun.Status.SUCCEEDED
+        store.keep = self.keep
         try:
             with transaction.atomic():
                 for spec in specs.ENTITIES:

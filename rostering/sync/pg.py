@@ -45,6 +45,10 @@ def _resolved(name: str) -> str:
     return f"sync_resolved_{name}"
 
 
+def _ids(name: str) -> str:
+    return f"sync_ids_{name}"
+
+
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -56,6 +60,8 @@ class PostgresStore:
         self.district_id = district_id
         self.run_id = run_id
         self.staged: dict[str, int] = {}
+        # Clever IDs fetched but not taken (malformed): kept as they are, never archived.
+        self.keep: dict[str, set[str]] = {}
 
     # --- staging -----------------------------------------------------------------------------
 
@@ -87,6 +93,7 @@ class PostgresStore:
             for spec in (*ENTITIES, *LINKS):
                 cursor.execute(f"DROP TABLE IF EXISTS {_stage(spec.name)}")
                 cursor.execute(f"DROP TABLE IF EXISTS {_resolved(spec.name)}")
+                cursor.execute(f"DROP TABLE IF EXISTS {_ids(spec.name)}")
             cursor.execute("DROP TABLE IF EXISTS sync_archived")
 
     # --- reading ----------------------------------------------------------------------------
@@ -136,23 +143,26 @@ class PostgresStore:
                 source = self._resolve_entity_refs(cursor, spec, errors)
             data_cols = spec.columns
             casts = _casts(spec)
-            set_cols = [f"{_qn(c)} = s.{_qn(c)}{casts.get(c, '')}" for c in data_cols]
-            set_cols += [f"{r.column} = s.{r.column}" for r in spec.refs]
+            set_cols = [f"{_qn(c)} = c.{_qn(c)}{casts.get(c, '')}" for c in data_cols]
+            set_cols += [f"{r.column} = c.{r.column}" for r in spec.refs]
+            carried = ["s.digest", *(f"s.{_qn(c)}" for c in data_cols)]
+            carried += [f"s.{r.column}" for r in spec.refs]
             differs = ["t.sync_digest IS DISTINCT FROM s.digest", "t.archived_at IS NOT NULL"]
             differs += [f"t.{r.column} IS DISTINCT FROM s.{r.column}" for r in spec.refs]
             only_synced = " AND t.source = 'clever'" if spec is USERS else ""
+            # One hash join finds what changed; the UPDATE then joins on the primary key only.
             cursor.execute(
                 f"""
-                WITH changed AS (
-                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived
+                WITH changed AS MATERIALIZED (
+                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived, {", ".join(carried)}
                     FROM {spec.table} t JOIN {source} s ON s.clever_id = t.clever_id
                     WHERE t.district_id = %s{only_synced} AND ({" OR ".join(differs)})
                 ), done AS (
                     UPDATE {spec.table} t SET {", ".join(set_cols)},
-                        sync_digest = s.digest, archived_at = NULL,
+                        sync_digest = c.digest, archived_at = NULL,
                         last_seen_run_id = %s{_touch(spec)}
-                    FROM {source} s, changed c
-                    WHERE t.id = c.id AND s.clever_id = t.clever_id
+                    FROM changed c
+                    WHERE t.id = c.id
                     RETURNING c.was_archived
                 )
                 SELECT count(*) FILTER (WHERE was_archived),
@@ -178,7 +188,9 @@ class PostgresStore:
                 [d, run],
             )
             created = cursor.rowcount
-            cursor.execute(f"ANALYZE {spec.table}")
+            if created:
+                cursor.execute(f"ANALYZE {spec.table}")
+            self._shared_ids(cursor, spec)
         total = self.staged[spec.name]
         return {
             "created": created,
@@ -186,6 +198,21 @@ class PostgresStore:
             "restored": restored,
             "unchanged": max(0, total - created - updated - restored),
         }
+
+    def _shared_ids(self, cursor: Any, spec: EntitySpec) -> None:
+        """(clever_id, id) of the rows Clever shares in this run: what references may use."""
+        ids = _ids(spec.name)
+        scoped = "" if spec is USERS else f" AND t.district_id = {int(self.district_id)}"
+        cursor.execute(f"DROP TABLE IF EXISTS {ids}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {ids} AS "
+            f"SELECT t.clever_id, t.id FROM {spec.table} t "
+            f"JOIN {_stage(spec.name)} s ON s.clever_id = t.clever_id{scoped} "
+            f"UNION ALL SELECT t.clever_id, t.id FROM {spec.table} t "
+            f"WHERE t.clever_id = ANY(%s){scoped}",
+            [sorted(self.keep.get(spec.name, ()))],
+        )
+        cursor.execute(f"ANALYZE {ids}")
 
     def _resolve_entity_refs(
         self, cursor: Any, spec: EntitySpec, errors: list[tuple[str, str, str]]
@@ -195,8 +222,7 @@ class PostgresStore:
         for i, ref in enumerate(spec.refs):
             alias = f"r{i}"
             joins.append(
-                f"LEFT JOIN {_ENTITY_TABLE[ref.entity]} {alias} ON {alias}.clever_id = "
-                f"s.{ref.column}_cid AND {alias}.district_id = {int(self.district_id)}"
+                f"LEFT JOIN {_ids(ref.entity)} {alias} ON {alias}.clever_id = s.{ref.column}_cid"
             )
             cols.append(f"{alias}.id AS {ref.column}")
             missing.append((ref, f"s.{ref.column}_cid <> '' AND {alias}.id IS NULL"))
@@ -215,7 +241,7 @@ class PostgresStore:
                     (
                         spec.record_type,
                         clever_id,
-                        f"{spec.record_type} {clever_id} refers to unknown "
+                        f"{spec.record_type} {clever_id} refers to unknown or unshared "
                         f"{ref.entity[:-1]} {ref_cid}; kept without it",
                     )
                 )
@@ -224,7 +250,7 @@ class PostgresStore:
 
     def merge_link(self, spec: LinkSpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
         """Insert, update and restore association rows; unknown ends are skipped and reported."""
-        d, run = int(self.district_id), self.run_id
+        run = self.run_id
         stage, resolved = _stage(spec.name), _resolved(spec.name)
         joins, left_joins, cols, missing = [], [], [], []
         for i, key in enumerate(spec.keys):
@@ -232,17 +258,15 @@ class PostgresStore:
                 cols.append(f"s.{_qn(key)}")
                 continue
             alias = f"k{i}"
-            scoped = "" if key.entity == "users" else f" AND {alias}.district_id = {d}"
-            on = f"{alias}.clever_id = s.{key.column}_cid{scoped}"
-            joins.append(f"JOIN {_ENTITY_TABLE[key.entity]} {alias} ON {on}")
-            left_joins.append(f"LEFT JOIN {_ENTITY_TABLE[key.entity]} {alias} ON {on}")
+            on = f"{alias}.clever_id = s.{key.column}_cid"
+            joins.append(f"JOIN {_ids(key.entity)} {alias} ON {on}")
+            left_joins.append(f"LEFT JOIN {_ids(key.entity)} {alias} ON {on}")
             cols.append(f"{alias}.id AS {key.column}")
             missing.append((key, alias))
         for i, ref in enumerate(spec.refs):
             alias = f"o{i}"
             joins.append(
-                f"LEFT JOIN {_ENTITY_TABLE[ref.entity]} {alias} ON {alias}.clever_id = "
-                f"s.{ref.column}_cid AND {alias}.district_id = {d}"
+                f"LEFT JOIN {_ids(ref.entity)} {alias} ON {alias}.clever_id = s.{ref.column}_cid"
             )
             cols.append(f"{alias}.id AS {ref.column}")
         cols += [f"s.{_qn(c)}" for c in spec.columns]
@@ -260,19 +284,20 @@ class PostgresStore:
             match = " AND ".join(f"t.{_qn(c)} = s.{_qn(c)}" for c in key_cols)
             casts = _casts(spec)
             data = [*spec.columns, *(r.column for r in spec.refs)]
-            set_cols = [f"{_qn(c)} = s.{_qn(c)}{casts.get(c, '')}" for c in data]
+            set_cols = [f"{_qn(c)} = c.{_qn(c)}{casts.get(c, '')}" for c in data]
+            carried = "".join(f", s.{_qn(c)}" for c in data)
             differs = ["t.archived_at IS NOT NULL"]
             differs += [f"t.{_qn(c)} IS DISTINCT FROM s.{_qn(c)}{casts.get(c, '')}" for c in data]
             cursor.execute(
                 f"""
-                WITH changed AS (
-                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived
+                WITH changed AS MATERIALIZED (
+                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived{carried}
                     FROM {spec.table} t JOIN {resolved} s ON {match}
                     WHERE {" OR ".join(differs)}
                 ), done AS (
                     UPDATE {spec.table} t SET {", ".join([*set_cols, "archived_at = NULL"])},
                         last_seen_run_id = %s
-                    FROM {resolved} s, changed c WHERE t.id = c.id AND {match}
+                    FROM changed c WHERE t.id = c.id
                     RETURNING c.was_archived
                 )
                 SELECT count(*) FILTER (WHERE was_archived),
@@ -294,6 +319,8 @@ class PostgresStore:
                 [run],
             )
             created = cursor.rowcount
+            if created:
+                cursor.execute(f"ANALYZE {spec.table}")
         return {
             "created": created,
             "updated": updated,
@@ -330,7 +357,8 @@ class PostgresStore:
                 (
                     keys[0].entity[:-1],
                     owner,
-                    f"{spec.record_type} {' / '.join(cids)} skipped: unknown {', '.join(unknown)}",
+                    f"{spec.record_type} {' / '.join(cids)} skipped: unknown or unshared "
+                    f"{', '.join(unknown)}",
                 )
             )
 
