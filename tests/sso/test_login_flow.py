@@ -127,6 +127,30 @@ def test_portal_login_from_the_look_alike_portal_page(client, clever, demo):
     assert _logged_in_as(client).clever_id == teacher["id"]
 
 
+def test_instant_login_link_without_state_completes(client, clever, demo, settings):
+    student = demo.one("student")
+    link = requests.get(
+        f"{clever.base_url}/oauth/instant-login",
+        params={
+            "client_id": settings.CLEVER_CLIENT_ID,
+            "district_id": demo.district_id,
+            "login_as": student["id"],
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert link.status_code in (302, 303)
+    landing = link.headers["Location"]
+    assert landing.startswith(settings.CLEVER_REDIRECT_URI) and "state" not in query(landing)
+    bounce = client.get(path_and_query(landing))
+    assert bounce.status_code == 302 and query(bounce["Location"])["state"]
+    response = client.get(path_and_query(at_clever(bounce["Location"], student["id"])))
+    assert response.status_code == 302
+    assert _logged_in_as(client).clever_id == student["id"]
+    assert LoginRecord.objects.get().entry_point == "portal"
+    assert token_posts(clever.world) == 1
+
+
 def test_endless_state_less_callbacks_stop_on_a_friendly_page(client, clever, demo):
     teacher = demo.one("teacher")
     for _ in range(3):
