@@ -138,6 +138,7 @@ class PostgresStore:
         stage = _stage(spec.name)
         source = stage
         with connection.cursor() as cursor:
+            _no_nested_loops(cursor)
             cursor.execute(f"ANALYZE {stage}")
             if spec.refs:
                 source = self._resolve_entity_refs(cursor, spec, errors)
@@ -184,6 +185,7 @@ class PostgresStore:
                 INSERT INTO {spec.table} ({", ".join(_qn(c) for c in insert_cols + extra_cols)})
                 SELECT {", ".join(select_cols + extra_vals)} FROM {source} s
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.clever_id = s.clever_id)
+                ON CONFLICT (clever_id) DO NOTHING
                 """,
                 [d, run],
             )
@@ -271,6 +273,7 @@ class PostgresStore:
             cols.append(f"{alias}.id AS {ref.column}")
         cols += [f"s.{_qn(c)}" for c in spec.columns]
         with connection.cursor() as cursor:
+            _no_nested_loops(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {resolved}")
             cursor.execute(
                 f"CREATE TEMP TABLE {resolved} AS SELECT {', '.join(cols)} "
@@ -315,6 +318,7 @@ class PostgresStore:
                     ({", ".join(_qn(c) for c in insert_cols)}, last_seen_run_id, created_at)
                 SELECT {", ".join(select_cols)}, %s, now() FROM {resolved} s
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {match})
+                ON CONFLICT ({", ".join(_qn(c) for c in key_cols)}) DO NOTHING
                 """,
                 [run],
             )
@@ -414,6 +418,13 @@ class PostgresStore:
                 "SELECT kind, array_agg(id ORDER BY id) FROM sync_archived GROUP BY kind"
             )
             return {kind: list(ids) for kind, ids in cursor.fetchall()}
+
+
+def _no_nested_loops(cursor: Any) -> None:
+    """Every join here is an equi-join of whole sets: hash or merge joins. A nested loop over a
+    table believed empty (a first sync) scans it once per staged row while the same statement
+    fills it: quadratic. Scoped to the merge transaction."""
+    cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 def _casts(spec: EntitySpec | LinkSpec) -> dict[str, str]:
