@@ -17,6 +17,7 @@ from cleverlike.api import userinfo_claims
 from cleverlike.build import timestamp
 from cleverlike.http import base_url, served
 from cleverlike.pages import user_picker
+from cleverlike.session import clever_session_user, remember_clever_session
 from cleverlike.world import ID_TOKEN_LIFETIME_SECONDS, App, world
 
 DISTRICT_TOKEN_SCOPES = [
@@ -62,10 +63,12 @@ def _login_redirect(
     state: str | None,
     district_id: str | None,
     nonce: str | None,
+    user_id: str | None = None,
+    as_role: str | None = None,
 ) -> HttpResponse:
     """Issue a code for ``login_as`` (and ``as_role``) and send the browser back to the app."""
-    user_id = request.GET["login_as"]
-    as_role = request.GET.get("as_role") or None
+    user_id = user_id or request.GET["login_as"]
+    as_role = as_role or request.GET.get("as_role") or None
     try:
         d, _ = world.user(user_id)
     except KeyError:
@@ -87,7 +90,23 @@ def _login_redirect(
     params = {"code": code}
     if state is not None:
         params["state"] = state
-    return HttpResponseRedirect(_with_params(redirect_uri, params))
+    response = HttpResponseRedirect(_with_params(redirect_uri, params))
+    remember_clever_session(response, user_id, as_role)
+    return response
+
+
+def _remembered_user(request: HttpRequest, district_id: str | None) -> tuple[str, str | None]:
+    """The browser's look-alike login, if it is still valid for this request; else ("", None)."""
+    remembered = clever_session_user(request)
+    if remembered is None or request.GET.get("prompt") == "login":
+        return "", None
+    try:
+        d, _ = world.user(remembered[0])
+    except KeyError:
+        return "", None
+    if (district_id and d.id != district_id) or not d.connected:
+        return "", None
+    return remembered
 
 
 @served
@@ -123,7 +142,19 @@ def authorize(request: HttpRequest) -> HttpResponse:
         )
     if district_id and district_id not in world.districts:
         return _error_page(request, f"district_id: no district with id {district_id!r}")
-    keep = {k: v for k, v in request.GET.items() if k not in ("login_as", "as_role", "q")}
+    user_id, as_role = _remembered_user(request, district_id)
+    if user_id:
+        return _login_redirect(
+            request,
+            app,
+            redirect_uri=redirect_uri,
+            state=state,
+            district_id=district_id,
+            nonce=nonce,
+            user_id=user_id,
+            as_role=as_role,
+        )
+    keep = {k: v for k, v in request.GET.items() if k not in ("login_as", "as_role", "q", "prompt")}
     return user_picker(
         request,
         title="Log in with Clever",

@@ -11,6 +11,10 @@ from django.urls import reverse
 
 from cleverlike.build import USER_ROLES
 from cleverlike.http import served
+from cleverlike.session import (
+    CLEVER_SESSION_COOKIE,
+    remember_clever_session,
+)
 from cleverlike.world import DistrictState, world
 
 # Big districts: show this many users per role, and a search box for the rest.
@@ -130,7 +134,10 @@ def portal(request: HttpRequest) -> HttpResponse:
     user_id = request.GET.get("user") or None
     if user_id is None:
         keep: dict[str, str] = {}
-        return _portal_picker(request, keep, district_id)
+        # Choosing who you are again is logging out of the look-alike's Clever session.
+        response = _portal_picker(request, keep, district_id)
+        response.delete_cookie(CLEVER_SESSION_COOKIE, path="/")
+        return response
     try:
         d, rec = world.user(user_id)
     except KeyError:
@@ -203,4 +210,6 @@ def portal_launch(request: HttpRequest) -> HttpResponse:
     except (KeyError, ValueError) as exc:
         return render(request, "cleverlike/error.html", {"message": str(exc)}, status=400)
     primary = app.redirect_uris[0]
-    return HttpResponseRedirect(f"{primary}{'&' if '?' in primary else '?'}code={code}")
+    response = HttpResponseRedirect(f"{primary}{'&' if '?' in primary else '?'}code={code}")
+    remember_clever_session(response, request.GET.get("user", ""), request.GET.get("as_role"))
+    return response

@@ -104,3 +104,63 @@ def test_index_page_lists_districts_and_apps(clever) -> None:
     page = requests.get(clever.base_url + "/", timeout=10)
     assert page.status_code == 200
     assert "Certification ISD" in page.text and CLIENT[0] in page.text
+
+
+def test_clever_remembers_who_logged_in_so_the_apps_bounce_needs_no_second_pick(clever) -> None:
+    """Like Clever's own session: after a Portal launch, authorize sends them straight back."""
+    browser = requests.Session()
+    cert = clever.world.district_named("Certification ISD")
+    molly = next(u for u in clever.world.users(cert.id) if u["name"]["last"] == "Multiclass")
+    launched = browser.get(
+        clever.base_url + "/portal/launch",
+        params={"client_id": CLIENT[0], "user": molly["id"], "as_role": "student"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert "state" not in query_of(launched.headers["Location"])
+
+    base = {"response_type": "code", "client_id": CLIENT[0], "redirect_uri": REDIRECT_URI}
+    bounced = browser.get(
+        clever.base_url + "/oauth/authorize",
+        params={**base, "state": "fresh"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert bounced.status_code == 302
+    params = query_of(bounced.headers["Location"])
+    assert params["state"] == "fresh"
+    token = exchange(clever, params["code"]).json()["access_token"]
+    me = requests.get(
+        clever.base_url + "/v3.0/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
+    assert me["data"]["id"] == molly["id"]
+
+    # prompt=login asks again; choosing a user again in the Portal logs out of "Clever".
+    asked = browser.get(
+        clever.base_url + "/oauth/authorize",
+        params={**base, "state": "x", "prompt": "login"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert asked.status_code == 200 and "Choose your district" in asked.text
+    browser.get(clever.base_url + "/portal", timeout=10)
+    again = browser.get(
+        clever.base_url + "/oauth/authorize",
+        params={**base, "state": "y"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert again.status_code == 200
+
+
+def test_a_forged_clever_session_cookie_is_ignored(clever) -> None:
+    cert = clever.world.district_named("Certification ISD")
+    molly = next(u for u in clever.world.users(cert.id) if u["name"]["last"] == "Multiclass")
+    page = requests.get(
+        clever.base_url + "/oauth/authorize",
+        params={"response_type": "code", "client_id": CLIENT[0], "redirect_uri": REDIRECT_URI},
+        cookies={"cleverlike_user": f"{molly['id']}|student"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert page.status_code == 200
