@@ -35,6 +35,10 @@ class Outcome:
     fix: str = ""
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
 def shorten(identifier: str) -> str:
     """An identifier recognisable to ops but not written out whole (client ids, keys)."""
     if len(identifier) <= 8:
@@ -296,7 +300,7 @@ def check_user_types() -> Outcome:
             key,
             title,
             FAIL,
-            "; ".join(problems).capitalize() + ".",
+            _sentence("; ".join(problems)),
             evidence,
             "Make CLEVER_SUPPORTED_USER_TYPES a subset of CLEVER_SYNC_USER_ROLES using Clever's "
             "type names, and select the same types in Clever's dashboard.",
