@@ -130,6 +130,9 @@ def connection_request_record(
                     f"{connection} is already {DistrictConnection.State(state).label.lower()}."
                 )
         else:
+            district = _rostering_district(clever_district_id)
+            if district is not None and district.status == "connected":
+                raise GoLiveError(f"{district} is already connected.")
             connection = DistrictConnection(clever_district_id=clever_district_id)
         connection.name = name
         connection.state = State.REQUESTED
