@@ -34,6 +34,9 @@ class User(AbstractUser):
         related_name="users",
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # For accounts created in our app before the district used Clever: the student's or
+    # teacher's SIS id, so their first Clever login can link this account (CLEVER_ACCOUNT_MATCHING).
+    sis_id = models.TextField(blank=True)
     last_seen_run = models.ForeignKey(
         "rostering.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -41,7 +44,12 @@ class User(AbstractUser):
     sync_digest = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["district", "archived_at"])]
+        indexes = [
+            models.Index(fields=["district", "archived_at"]),
+            models.Index(
+                fields=["sis_id"], name="user_local_sis_id", condition=models.Q(clever_id=None)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.username

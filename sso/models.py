@@ -24,3 +24,14 @@ class LoginRecord(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user_type", "production_credentials", "-created_at"])]
+
+
+class RedeemedCode(models.Model):
+    """An authorization code we have posted to Clever, so a replayed callback never posts it again.
+
+    Only a keyed hash of the code is stored; codes live one minute at Clever, so rows older than a
+    day are pruned (``sso.services.redeemed_codes_prune``).
+    """
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,0 +1,136 @@
+"""Reads for the per-role home pages, built from the synced roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+
+from rostering.models import (
+    District,
+    School,
+    Section,
+    SectionStudent,
+    SectionTeacher,
+    SyncRun,
+    UserRole,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
+# Which home a multi-role person sees when we do not know how they logged in.
+_ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
+
+
+@dataclass(frozen=True)
+class SectionCard:
+    section: Section
+    teachers: list[User] = field(default_factory=list)
+    students: list[User] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DistrictOverview:
+    district: District | None
+    schools: list[School]
+    last_run: SyncRun | None
+    last_success: SyncRun | None
+
+
+def home_role(*, user: User, login_type: str | None) -> str:
+    """Which home page this user sees: how they logged in, else their most useful Clever role."""
+    if login_type:
+        return "admin" if login_type in ADMIN_TYPES else login_type
+    if not user.clever_id:
+        return ""
+    roles = set(UserRole.objects.filter(user=user, archived_at=None).values_list("role", flat=True))
+    for role in _ROLE_PREFERENCE:
+        if role in roles:
+            return "admin" if role in ADMIN_TYPES else role
+    return ""
+
+
+def _active_teachers() -> Prefetch:
+    return Prefetch(
+        "teacher_links",
+        queryset=SectionTeacher.objects.filter(archived_at=None, user__archived_at=None)
+        .select_related("user")
+        .order_by("position", "user__last_name", "user__first_name"),
+        to_attr="active_teacher_links",
+    )
+
+
+def _active_students() -> Prefetch:
+    return Prefetch(
+        "student_links",
+        queryset=SectionStudent.objects.filter(archived_at=None, user__archived_at=None)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user_id"),
+        to_attr="active_student_links",
+    )
+
+
+def _sections(membership: Q) -> list[Section]:
+    return list(
+        Section.objects.filter(membership, archived_at=None)
+        .select_related("school", "course", "term")
+        .order_by("school__name", "period", "name", "id")
+        .distinct()
+    )
+
+
+def teacher_sections(*, user: User) -> list[SectionCard]:
+    """The sections this user teaches, each with its students and co-teachers."""
+    sections = _sections(Q(teacher_links__user=user, teacher_links__archived_at=None))
+    prefetch_related_objects(sections, _active_teachers(), _active_students())
+    return [
+        SectionCard(
+            section=s,
+            teachers=[link.user for link in s.active_teacher_links if link.user_id != user.pk],
+            students=[link.user for link in s.active_student_links],
+        )
+        for s in sections
+    ]
+
+
+def student_sections(*, user: User) -> list[SectionCard]:
+    """The sections this student is enrolled in, each with its teachers (primary first)."""
+    sections = _sections(Q(student_links__user=user, student_links__archived_at=None))
+    prefetch_related_objects(sections, _active_teachers())
+    return [
+        SectionCard(section=s, teachers=[link.user for link in s.active_teacher_links])
+        for s in sections
+    ]
+
+
+def roster_synced(*, district_id: int | None) -> bool:
+    """Whether a sync of this district has ever finished (else the roster is not there yet)."""
+    if district_id is None:
+        return False
+    return SyncRun.objects.filter(
+        district_id=district_id, status=SyncRun.Status.SUCCEEDED, dry_run=False
+    ).exists()
+
+
+def district_overview(*, user: User) -> DistrictOverview:
+    """The user's district: its schools (with section counts) and its latest sync runs."""
+    district = user.district
+    if district is None:
+        return DistrictOverview(district=None, schools=[], last_run=None, last_success=None)
+    schools = list(
+        School.objects.filter(district=district, archived_at=None)
+        .annotate(
+            section_count=Count("sections", filter=Q(sections__archived_at=None), distinct=True)
+        )
+        .order_by("name", "id")
+    )
+    runs = SyncRun.objects.filter(district=district, dry_run=False).order_by("-created_at", "-id")
+    return DistrictOverview(
+        district=district,
+        schools=schools,
+        last_run=runs.first(),
+        last_success=runs.filter(status=SyncRun.Status.SUCCEEDED).first(),
+    )

@@ -1,0 +1,159 @@
+"""Log someone in with Clever: redeem the code once, learn who they are, admit them, record it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import AccountLinkRefused, user_from_clever
+from golive.selectors import sso_block_reason
+from sso import clever_oauth
+from sso.models import LoginRecord, RedeemedCode
+
+if TYPE_CHECKING:
+    from rostering.models import District
+    from sso.flows import Flow
+
+logger = logging.getLogger(__name__)
+
+# Employee login types we can admit as a teacher when their own type is not enabled but they
+# also teach (Clever: "treat admins as teachers if you have no admin role").
+EMPLOYEE_TYPES = frozenset({"staff", "district_admin", "school_admin"})
+
+
+class LoginFailure(Exception):
+    """A login that cannot complete; ``kind`` picks the friendly page, ``context`` fills it."""
+
+    def __init__(self, kind: str, detail: str = "", **context: Any) -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+        self.context = context
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User
+    # The type we log them in as (their Clever login type, or teacher for a teaching admin).
+    login_type: str
+    # The login-context type Clever reported.
+    reported_type: str
+    district: District = field(repr=False)
+
+
+def _code_hash(code: str) -> str:
+    # Keyed, so the stored digests say nothing even to someone holding a list of codes.
+    return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def code_was_redeemed(*, code: str) -> bool:
+    """Whether this authorization code was already posted to Clever."""
+    return RedeemedCode.objects.filter(code_hash=_code_hash(code)).exists()
+
+
+def code_mark_redeemed(*, code: str) -> bool:
+    """Record (a hash of) the code before we post it; False when it was already recorded."""
+    try:
+        with transaction.atomic():
+            RedeemedCode.objects.create(code_hash=_code_hash(code))
+    except IntegrityError:
+        return False
+    return True
+
+
+def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete redeemed-code hashes older than ``older_than``; Clever's codes expire in a minute."""
+    deleted, _ = RedeemedCode.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def supported_user_types() -> set[str]:
+    return {clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES}
+
+
+def admitted_type(*, login_type: str, clever_user: clever_oauth.CleverUser) -> str:
+    """The type to log this person in as, or raise LoginFailure("unsupported_type")."""
+    supported = supported_user_types() - {"contact"}
+    if login_type in supported:
+        return login_type
+    if login_type in EMPLOYEE_TYPES and "teacher" in supported and clever_user.role("teacher"):
+        return "teacher"
+    raise LoginFailure("unsupported_type", user_type=login_type or "unknown")
+
+
+def _identify(*, tokens: clever_oauth.TokenResponse, flow: Flow) -> tuple[str, str, str, str]:
+    """(user id, district id, login type, canonical path) from the id_token or from /me."""
+    if settings.CLEVER_OIDC_ENABLED:
+        if not tokens.id_token:
+            raise clever_oauth.IdTokenInvalid("no id_token: is OIDC enabled for this Clever app?")
+        claims = clever_oauth.validate_id_token(id_token=tokens.id_token, nonce=flow.nonce)
+        return claims.sub, claims.district_id, claims.login_type, ""
+    me = clever_oauth.fetch_me(access_token=tokens.access_token)
+    return me.user_id, me.district_id, me.login_type, me.canonical_path
+
+
+def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginOutcome:
+    """Redeem the code once, read /me and /users/{id}, admit the person and find their account."""
+    from rostering.services import district_ensure_connected
+
+    if not code_mark_redeemed(code=code):
+        raise LoginFailure("code_replayed")
+    try:
+        tokens = clever_oauth.exchange_code(code=code, redirect_uri=redirect_uri)
+        user_id, district_id, login_type, canonical = _identify(tokens=tokens, flow=flow)
+        clever_user = clever_oauth.fetch_user(
+            access_token=tokens.access_token, user_id=user_id, canonical_path=canonical
+        )
+    except clever_oauth.CleverUnavailable as exc:
+        raise LoginFailure("clever_unavailable", str(exc)) from None
+    except clever_oauth.CleverInvalidGrant as exc:
+        raise LoginFailure("code_rejected", str(exc)) from None
+    except clever_oauth.IdTokenInvalid as exc:
+        raise LoginFailure("id_token_invalid", str(exc)) from None
+    except clever_oauth.CleverRejected as exc:
+        raise LoginFailure("clever_rejected", str(exc)) from None
+    if clever_user.id != user_id:
+        raise LoginFailure("clever_rejected", "the user record is not the one who logged in")
+    district_id = district_id or clever_user.district_id
+
+    as_type = admitted_type(login_type=login_type, clever_user=clever_user)
+    try:
+        district = district_ensure_connected(clever_id=district_id) if district_id else None
+    except Exception as exc:
+        # The token list lives at Clever; if it cannot be read we cannot say "not connected".
+        if isinstance(exc, clever_oauth.CleverError) or "Unavailable" in type(exc).__name__:
+            raise LoginFailure("clever_unavailable", f"token list: {type(exc).__name__}") from None
+        raise
+    if district is None:
+        raise LoginFailure("district_not_connected", f"district {district_id}")
+    existing = User.objects.filter(clever_id=clever_user.id).first()
+    reason = sso_block_reason(district=district, user=existing)
+    if reason:
+        raise LoginFailure("not_launched", f"district {district_id}", reason=reason)
+    try:
+        user = user_from_clever(clever_user=clever_user, district=district)
+    except AccountLinkRefused as exc:
+        raise LoginFailure(
+            "account_link_refused", f"user {clever_user.id}", email=exc.email
+        ) from None
+    return LoginOutcome(user=user, login_type=as_type, reported_type=login_type, district=district)
+
+
+def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> LoginRecord:
+    """Write the LoginRecord the go-live checklist reads for this successful login."""
+    return LoginRecord.objects.create(
+        user=outcome.user,
+        user_type=outcome.reported_type,
+        district=outcome.district,
+        production_credentials=settings.CLEVER_APP_ENVIRONMENT == "production",
+        entry_point=entry_point,
+    )

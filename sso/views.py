@@ -1,0 +1,209 @@
+"""Log in with Clever: our button starts a flow; Clever's redirect ends on the callback."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.views import LOGIN_TYPE_SESSION_KEY
+from sso import clever_oauth, flows, services
+from sso.services import LoginFailure
+
+logger = logging.getLogger(__name__)
+
+_DISTRICT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# kind -> (HTTP status, title, what happened, what to do next)
+FAILURES: dict[str, tuple[int, str, str, str]] = {
+    "state_mismatch": (
+        400,
+        "We couldn't verify this login",
+        "This sign-in link didn't start from this browser, so we stopped it to protect your "
+        "account.",
+        "Start again from your Clever Portal or with the button below.",
+    ),
+    "state_expired": (
+        400,
+        "This login took too long",
+        "The sign-in started more than ten minutes ago.",
+        "Start again from your Clever Portal or with the button below.",
+    ),
+    "code_replayed": (
+        400,
+        "This login link was already used",
+        "Each Clever sign-in link works once (this can happen after a refresh or the back button).",
+        "Log in again from your Clever Portal or with the button below.",
+    ),
+    "code_rejected": (
+        400,
+        "Clever didn't accept this login",
+        "Clever said the sign-in had expired or was already used.",
+        "Log in again from your Clever Portal or with the button below.",
+    ),
+    "clever_denied": (
+        400,
+        "The login was cancelled at Clever",
+        "Clever didn't complete the sign-in.",
+        "Try again, or ask your teacher or school's Clever administrator for help.",
+    ),
+    "missing_code": (
+        400,
+        "This login link is incomplete",
+        "The link from Clever had no sign-in code.",
+        "Start again from your Clever Portal or with the button below.",
+    ),
+    "bounce_loop": (
+        400,
+        "We couldn't finish the login",
+        "Clever kept sending us back without completing the sign-in check.",
+        "Close this tab and try again from your Clever Portal.",
+    ),
+    "clever_unavailable": (
+        503,
+        "Clever isn't answering right now",
+        "We couldn't reach Clever to finish your login. Nothing is wrong with your account.",
+        "Wait a minute, then try again.",
+    ),
+    "clever_rejected": (
+        502,
+        "Clever sent an answer we couldn't use",
+        "Your login couldn't be completed.",
+        "Try again; if it keeps happening, tell your school's Clever administrator.",
+    ),
+    "id_token_invalid": (
+        400,
+        "We couldn't verify this login",
+        "The proof of identity from Clever didn't check out, so we stopped the login.",
+        "Start again from your Clever Portal or with the button below.",
+    ),
+    "unsupported_type": (
+        403,
+        "This account type can't use Classroom yet",
+        "",
+        "Log in with a teacher or student account, or ask your district to contact us.",
+    ),
+    "district_not_connected": (
+        403,
+        "Your district isn't connected to Classroom",
+        "Your school district hasn't connected Classroom in Clever yet, so we can't log you in.",
+        "Ask your school's Clever administrator to connect Classroom.",
+    ),
+    "not_launched": (
+        403,
+        "Classroom isn't launched for your district yet",
+        "",
+        "Check back after your district's launch date, or ask your school's Clever administrator.",
+    ),
+    "account_link_refused": (
+        409,
+        "Your account needs to be linked first",
+        "An account with your email address already exists here, but we can't confirm that "
+        "address belongs to you, so we didn't merge them.",
+        "Ask your school's administrator or our support team to link your Clever login to "
+        "your existing account.",
+    ),
+}
+
+
+def _failure_page(request: HttpRequest, failure: LoginFailure) -> HttpResponse:
+    status, title, message, action = FAILURES[failure.kind]
+    # Details name Clever ids and HTTP statuses, never codes or tokens.
+    logger.warning("clever login failed: %s", failure)
+    if failure.kind == "unsupported_type":
+        kind = failure.context.get("user_type", "unknown").replace("_", " ")
+        message = f"You logged in to Clever with a {kind} account, which Classroom doesn't support."
+    elif failure.kind == "not_launched":
+        message = str(failure.context.get("reason", ""))
+    context = {"title": title, "message": message, "action": action, "kind": failure.kind}
+    return render(request, "sso/error.html", context, status=status)
+
+
+def _redirect_uri() -> str:
+    return settings.CLEVER_REDIRECT_URI
+
+
+def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpResponse:
+    url = clever_oauth.authorization_url(
+        state=flow.state,
+        redirect_uri=_redirect_uri(),
+        nonce=flow.nonce if settings.CLEVER_OIDC_ENABLED else "",
+        district_id=district_id,
+    )
+    return redirect(url)
+
+
+@never_cache
+@require_GET
+def login_start(request: HttpRequest) -> HttpResponse:
+    district_id = request.GET.get("district_id", "")
+    flow = flows.flow_start(
+        request.session, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
+    )
+    return _authorize_redirect(
+        flow, district_id=district_id if _DISTRICT_ID.match(district_id) else ""
+    )
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    code = request.GET.get("code", "")
+    state = request.GET.get("state", "")
+    if request.GET.get("error"):
+        return _failure_page(
+            request, LoginFailure("clever_denied", request.GET.get("error", "")[:64])
+        )
+    if not code:
+        return _failure_page(request, LoginFailure("missing_code"))
+    if services.code_was_redeemed(code=code):
+        # A refresh or the back button: never post the code again.
+        if request.user.is_authenticated:
+            return redirect("accounts:home")
+        return _failure_page(request, LoginFailure("code_replayed"))
+    if not state:
+        # Clever Portal / Instant Login: don't redeem a code we didn't ask for (login CSRF);
+        # ask Clever again, this time with a state bound to this browser.
+        try:
+            flows.portal_bounce_allowed(request.session)
+        except flows.TooManyBounces:
+            return _failure_page(request, LoginFailure("bounce_loop"))
+        return _authorize_redirect(
+            flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
+        )
+    try:
+        flow = flows.flow_consume(request.session, state=state)
+    except flows.StateMismatch:
+        return _failure_page(request, LoginFailure("state_mismatch"))
+    except flows.StateExpired:
+        return _failure_page(request, LoginFailure("state_expired"))
+    try:
+        outcome = services.clever_login_complete(code=code, flow=flow, redirect_uri=_redirect_uri())
+    except LoginFailure as failure:
+        return _failure_page(request, failure)
+
+    if request.user.is_authenticated and request.user.pk != outcome.user.pk:
+        # Shared device: whoever was logged in is logged out first.
+        logout(request)
+    # login() cycles the session key (and flushes it when the user changes).
+    login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
+    request.session.pop(flows.BOUNCES_KEY, None)
+    services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
+    if secrets.randbelow(100) == 0:
+        services.redeemed_codes_prune()
+    logger.info(
+        "clever login: user %s as %s via %s",
+        outcome.user.clever_id,
+        outcome.login_type,
+        flow.entry_point,
+    )
+    return redirect(flows.safe_next(flow.next_path) or reverse("accounts:home"))
