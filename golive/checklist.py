@@ -257,10 +257,17 @@ def check_redirect_uris() -> Outcome:
 # --- 3. supported user types --------------------------------------------------------------------
 
 
+def supported_types() -> list[str]:
+    """CLEVER_SUPPORTED_USER_TYPES as SSO reads them ("district admin" is district_admin)."""
+    from sso.clever_oauth import normalise_user_type
+
+    return [normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES if t.strip()]
+
+
 def check_user_types() -> Outcome:
     """Supported user types are set, known to Clever, mirrored by the sync and routed by SSO."""
     key, title = "user_types", "Supported user types"
-    types = [t.strip() for t in settings.CLEVER_SUPPORTED_USER_TYPES if t.strip()]
+    types = supported_types()
     synced = set(settings.CLEVER_SYNC_USER_ROLES)
     evidence = [
         f"CLEVER_SUPPORTED_USER_TYPES = {', '.join(types) or '(none)'}",
@@ -315,10 +322,10 @@ def check_user_types() -> Outcome:
 
 
 def sso_routable_types() -> tuple[str, ...]:
-    """The Clever user types SSO logs in and routes to a home page."""
-    # SSO serves every Clever type: staff and district admins land on the teacher home when the
-    # app has no admin role (Clever's guidance); contacts have no home page.
-    return ("student", "teacher", "staff", "district_admin")
+    """The Clever user types SSO admits and routes to a home page (contacts have none)."""
+    from accounts.selectors import ADMIN_TYPES
+
+    return ("student", "teacher", *sorted(ADMIN_TYPES & set(CLEVER_USER_TYPES)))
 
 
 # --- 4. test logins -----------------------------------------------------------------------------
@@ -336,7 +343,7 @@ def check_test_logins() -> Outcome:
             NOT_APPLICABLE,
             "Rostering only (CLEVER_ROSTERING_ONLY): users do not log in with Clever.",
         )
-    types = [t.strip() for t in settings.CLEVER_SUPPORTED_USER_TYPES if t.strip()]
+    types = supported_types()
     evidence: list[str] = []
     missing: list[str] = []
     latest = {}

@@ -89,30 +89,34 @@ def sync_schedule() -> tuple[str, bool]:
 
 
 def _matching() -> str:
-    strategy = [s for s in settings.CLEVER_ACCOUNT_MATCHING if s]
-    steps = "; then ".join(MATCH_LABELS.get(s, s) for s in strategy) or "Clever ID only"
+    strategy = [s for s in settings.CLEVER_ACCOUNT_MATCHING if s and s != "clever_id"]
+    steps = "; then ".join(MATCH_LABELS.get(s, s) for s in strategy)
     text = (
-        "Yes. When a Clever user first appears (sync or first login) we look for an existing "
-        f"account in this order (CLEVER_ACCOUNT_MATCHING): {steps}. The first match is linked "
-        "to the Clever ID and keeps its history; from then on the Clever ID alone identifies it."
+        "Yes. A Clever user is found by Clever ID first (an account the sync created or an "
+        "earlier login linked). Otherwise we look for an account made in our app, not yet "
+        "linked, in the same district or none, and never a staff account"
+        + (f", in this order (CLEVER_ACCOUNT_MATCHING): {steps}" if steps else "")
+        + ". A unique match is linked to the Clever ID and keeps its history; an ambiguous one "
+        "is not linked. "
     )
+    if not strategy:
+        text += "No other matching is configured (CLEVER_ACCOUNT_MATCHING lists none)."
     if "email" in strategy:
         domains = [d for d in settings.CLEVER_VERIFIED_EMAIL_DOMAINS if d]
         if domains:
             text += (
-                " Email matching is used only for addresses in the verified domains "
+                "Email matches are trusted only for addresses in the verified domains "
                 f"{', '.join(domains)} (CLEVER_VERIFIED_EMAIL_DOMAINS), because Clever does not "
-                "verify email addresses."
+                "verify email addresses; any other address matching an existing account stops "
+                "the login with a page asking the school to link the accounts."
             )
         else:
             text += (
-                " Email matching is switched off in practice: no domain is listed in "
-                "CLEVER_VERIFIED_EMAIL_DOMAINS, and Clever does not verify email addresses, so "
-                "an email alone never links an existing account."
+                "No email domain is verified (CLEVER_VERIFIED_EMAIL_DOMAINS is empty) and Clever "
+                "does not verify email addresses, so an email match never links an account: the "
+                "login stops with a page asking the school to link the accounts."
             )
-    if "clever_id" not in strategy:
-        text += " Note: clever_id is not listed first; a linked account is still found by it."
-    return text
+    return text.strip()
 
 
 def certification_report() -> list[ReportSection]:
@@ -228,14 +232,16 @@ def certification_report() -> list[ReportSection]:
     provisioning.add(
         "Do you support a user type that has more access than teachers?",
         (
-            f"No. {_roles(admin_types).capitalize()} may log in but get a teacher's access "
-            "(their own sections), as Clever recommends for apps without an admin role."
+            f"Yes: {_roles(admin_types)} log in to a read-only overview of their district "
+            "(its schools with section counts and the roster sync's status); they cannot edit "
+            "rosters or other users."
             if admin_types
             else "No. Only "
             + _roles(supported)
-            + " log in; school staff and district admins are not supported user types."
+            + " log in; a staff member or district admin who also teaches is admitted as a "
+            "teacher."
         )
-        + " Our own staff (ops) accounts are separate, not Clever users.",
+        + " Our own ops staff accounts are separate from Clever users and never linked to them.",
     )
 
     matching = ReportSection("Matching")
@@ -403,9 +409,20 @@ def certification_report() -> list[ReportSection]:
         )
         admins = ReportSection("Administrators")
         admins.add(
+            "What access levels of administrator users do you support, and how do they map to "
+            "Clever user types?",
+            (
+                f"One: {_roles(admin_types)} (Clever types, as CLEVER_SUPPORTED_USER_TYPES lists "
+                "them) see the district overview described above."
+                if admin_types
+                else "None: no administrator type is in CLEVER_SUPPORTED_USER_TYPES."
+            ),
+        )
+        admins.add(
             "If a teacher is also an administrator in Clever, how is this handled?",
             "In Clever's v3 API such a person is one user with one Clever ID and several roles; "
-            "we keep one account with one role row per Clever role, so nothing is duplicated.",
+            "we keep one account with one role row per Clever role, and the home page follows "
+            "the type they logged in as.",
         )
     sections = [general, provisioning, matching, rostering, ongoing, admin, records, progress]
     sections += [rollover, roster, initial]

@@ -96,7 +96,7 @@ def test_supported_user_types_change_the_answers(settings):
     after = _report()
     assert "Supported for login: teachers, students and district admins" in after
     assert _answer(after, "Do you support a user type that has more access").startswith(
-        "No. District admins may log in but get a teacher's access"
+        "Yes: district admins log in to a read-only overview of their district"
     )
 
 
@@ -131,21 +131,29 @@ def test_the_sync_schedule_changes_the_answers(settings, cron, words, daily):
 def test_the_matching_strategy_changes_the_answer(settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "sis_id"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "Clever ID (an account already linked to this Clever user); then SIS id" in answer
+    assert "in this order (CLEVER_ACCOUNT_MATCHING): SIS id within the same district." in answer
     assert "email" not in answer.lower()
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "email"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "then email address" in answer and "SIS id" not in answer
+    assert "(CLEVER_ACCOUNT_MATCHING): email address." in answer and "SIS id" not in answer
+    settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "district_username", "sis_id"]
+    answer = _answer(_report(), "Does your application match user records")
+    assert (
+        "district username within the same district; then SIS id within the same district."
+        in answer
+    )
 
 
 def test_verified_email_domains_change_the_answer(settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "email"]
     settings.CLEVER_VERIFIED_EMAIL_DOMAINS = []
     answer = _answer(_report(), "Does your application match user records")
-    assert "Email matching is switched off in practice" in answer
+    assert "in this order (CLEVER_ACCOUNT_MATCHING): email address." in answer
+    assert "so an email match never links an account" in answer
     settings.CLEVER_VERIFIED_EMAIL_DOMAINS = ["springfield.k12.us", "example.edu"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "verified domains springfield.k12.us, example.edu" in answer
+    assert "Email matches are trusted only for addresses in the verified domains " in answer
+    assert "springfield.k12.us, example.edu (CLEVER_VERIFIED_EMAIL_DOMAINS)" in answer
 
 
 def test_synced_roles_and_rostering_only_change_the_answers(settings):
