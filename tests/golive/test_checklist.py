@@ -145,3 +145,90 @@ def test_the_page_shows_the_latest_run(staff_client, staff, settings):
     html = staff_client.get(reverse("golive:checklist")).content.decode()
     assert 'data-testid="step-user_types" data-status="pass"' in html
     assert ChecklistRun.objects.count() == 2
+
+
+# --- 2. redirect URIs ---------------------------------------------------------------------------
+
+PRIMARY = "https://app.example.com/sso/clever/callback/"
+
+
+@pytest.fixture
+def redirect_settings(settings):
+    settings.ALLOWED_HOSTS = ["app.example.com", "staging.example.com", "testserver"]
+    settings.CLEVER_REDIRECT_URI = PRIMARY
+    settings.CLEVER_REDIRECT_URIS = [PRIMARY, "https://staging.example.com/sso/clever/callback/"]
+    return settings
+
+
+def test_redirect_uris_pass_when_https_and_the_primary_is_our_callback(redirect_settings):
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "pass", outcome.summary
+    assert outcome.evidence == [
+        f"primary: {PRIMARY}",
+        "also: https://staging.example.com/sso/clever/callback/",
+        "/sso/clever/callback/ resolves to sso:callback",
+    ]
+
+
+def test_redirect_uris_fail_when_none_are_set(redirect_settings):
+    redirect_settings.CLEVER_REDIRECT_URIS = []
+    redirect_settings.CLEVER_REDIRECT_URI = ""
+    outcome = checklist.check_redirect_uris()
+    assert (outcome.status, outcome.summary) == ("fail", "No redirect URI is configured.")
+
+
+def test_redirect_uris_fail_naming_one_that_is_not_https(redirect_settings):
+    redirect_settings.CLEVER_REDIRECT_URIS = [PRIMARY, "http://staging.example.com/cb/"]
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert outcome.summary == "1 problem(s): http://staging.example.com/cb/ is not an https:// URL."
+
+
+def test_redirect_uris_fail_when_the_primary_is_not_our_callback(redirect_settings):
+    other = "https://app.example.com/golive/"
+    redirect_settings.CLEVER_REDIRECT_URIS = [other, PRIMARY]
+    redirect_settings.CLEVER_REDIRECT_URI = PRIMARY
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert (
+        "the primary URI's path /golive/ is not our callback (/sso/clever/callback/); it "
+        "resolves to golive:checklist" in outcome.summary
+    )
+    assert "/sso/clever/callback/" in outcome.fix
+
+
+def test_redirect_uris_fail_when_the_primary_needs_a_query_string(redirect_settings):
+    with_query = PRIMARY + "?district=springfield"
+    redirect_settings.CLEVER_REDIRECT_URIS = [with_query]
+    redirect_settings.CLEVER_REDIRECT_URI = with_query
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert "the primary URI has a query string or fragment" in outcome.summary
+
+
+def test_redirect_uris_fail_for_a_per_district_host(redirect_settings):
+    make_district("Springfield USD")
+    per_district = "https://springfield-usd.app.example.com/sso/clever/callback/"
+    redirect_settings.ALLOWED_HOSTS = [".app.example.com"]
+    redirect_settings.CLEVER_REDIRECT_URIS = [per_district]
+    redirect_settings.CLEVER_REDIRECT_URI = per_district
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert outcome.summary == (
+        "1 problem(s): the primary URI names a district (springfield-usd); it must work for "
+        "every district."
+    )
+
+
+def test_redirect_uris_fail_for_a_host_this_app_does_not_serve(redirect_settings):
+    redirect_settings.ALLOWED_HOSTS = ["other.example.com"]
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert "host app.example.com is not in ALLOWED_HOSTS" in outcome.summary
+
+
+def test_redirect_uris_fail_when_our_login_button_uses_an_unregistered_uri(redirect_settings):
+    redirect_settings.CLEVER_REDIRECT_URI = "https://app.example.com/sso/clever/callback/v2/"
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "fail"
+    assert "is not one of CLEVER_REDIRECT_URIS" in outcome.summary
