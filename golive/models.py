@@ -24,6 +24,10 @@ class ChecklistRun(models.Model):
         verdict = "ready" if self.ready else "not ready"
         return f"Checklist {self.checked_at:%Y-%m-%d %H:%M} ({verdict})"
 
+    @property
+    def failing(self) -> list[CheckResult]:
+        return [r for r in self.results.all() if r.status == CheckResult.Status.FAIL]
+
 
 class CheckResult(models.Model):
     """One step's outcome in a checklist run, with the evidence it was judged on."""
