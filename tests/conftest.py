@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from pytest_django.fixtures import Settings
 
 
 def _postgres_configured() -> bool:
@@ -37,3 +39,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- The Clever look-alike ----------------------------------------------------------------------
+CLEVER_TEST_REDIRECT_URI = "http://testserver/sso/clever/callback/"
+
+
+class CleverHandle:
+    """What the ``clever`` fixture yields: where the look-alike is, and its world."""
+
+    def __init__(self, base_url: str, world: object) -> None:
+        self.base_url = base_url
+        self.world = world
+
+
+@pytest.fixture(scope="session")
+def _clever_server() -> Iterator[str]:
+    """The whole project served from a thread on a free loopback port, for the session."""
+    from cleverlike.server import start_server
+
+    httpd, thread = start_server("127.0.0.1", 0)
+    host, port = httpd.server_address[:2]
+    yield f"http://{host}:{port}/clever"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def clever(_clever_server: str, settings: Settings) -> Iterator[CleverHandle]:
+    """A reset Clever look-alike with the product's settings pointed at it."""
+    if not django_settings.CLEVER_LOOKALIKE_ENABLED:
+        pytest.skip("the Clever look-alike is off: run the tests with DEBUG=1")
+    from cleverlike.world import world
+
+    settings.CLEVER_OAUTH_BASE_URL = _clever_server
+    settings.CLEVER_API_BASE_URL = _clever_server
+    settings.CLEVER_CLIENT_ID = "test-client-id"
+    settings.CLEVER_CLIENT_SECRET = "test-client-secret"
+    settings.CLEVER_REDIRECT_URI = CLEVER_TEST_REDIRECT_URI
+    settings.CLEVER_REDIRECT_URIS = [CLEVER_TEST_REDIRECT_URI]
+    world.reset()
+    yield CleverHandle(_clever_server, world)
+    world.reset()
