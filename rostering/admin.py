@@ -1,0 +1,185 @@
+"""Operations: districts with their last run and sharing counts, run history, reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from rostering import selectors, services
+from rostering.models import District, SyncError, SyncRun
+from rostering.sync.specs import ALL_NAMES
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "clever_id",
+        "status",
+        "last_run",
+        "live_schools",
+        "live_sections",
+        "live_users",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "clever_id")
+    readonly_fields = (
+        "clever_id",
+        "status",
+        "connected_at",
+        "disconnected_at",
+        "last_event_id",
+        "created_at",
+        "updated_at",
+    )
+    fields = ("name", *readonly_fields)
+    actions = ("sync_now", "test_connection")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[District]:
+        return selectors.district_overview()
+
+    @admin.display(description="Last run")
+    def last_run(self, obj: District) -> str:
+        if not getattr(obj, "last_run_id", None):
+            return "never"
+        return format_html(
+            '<a href="../syncrun/{}/change/">#{} {}</a> {}',
+            obj.last_run_id,
+            obj.last_run_id,
+            obj.last_run_status,
+            obj.last_run_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+
+    @admin.display(description="Schools", ordering="live_schools")
+    def live_schools(self, obj: District) -> int:
+        return obj.live_schools or 0
+
+    @admin.display(description="Sections", ordering="live_sections")
+    def live_sections(self, obj: District) -> int:
+        return obj.live_sections or 0
+
+    @admin.display(description="Users", ordering="live_users")
+    def live_users(self, obj: District) -> int:
+        return obj.live_users or 0
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[District]) -> None:
+        from rostering.tasks import sync_district
+
+        for district in queryset:
+            sync_district.delay_on_commit(district.pk, SyncRun.Trigger.MANUAL)
+        self.message_user(
+            request, f"Sync requested for {queryset.count()} district(s); see the run history."
+        )
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[District]) -> None:
+        for district in queryset:
+            check = services.district_test_connection(district=district)
+            level = messages.SUCCESS if check.ok else messages.ERROR
+            self.message_user(request, f"{district}: {check.message}", level)
+
+
+class SyncErrorInline(admin.TabularInline):
+    model = SyncError
+    fields = ("record_type", "clever_id", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    show_change_link = False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "district",
+        "trigger",
+        "status",
+        "dry_run",
+        "created_at",
+        "finished_at",
+        "stopped_at",
+        "short_error",
+    )
+    list_filter = ("status", "trigger", "dry_run", "district")
+    list_select_related = ("district",)
+    search_fields = ("district__name", "district__clever_id", "error")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "district",
+        "trigger",
+        "status",
+        "dry_run",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "counts_table",
+        "plan_summary",
+        "stopped_at",
+        "error",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    exclude = ("counts", "plan")
+    inlines = (SyncErrorInline,)
+    actions = ("approve", "discard")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Error")
+    def short_error(self, obj: SyncRun) -> str:
+        return obj.error[:120]
+
+    @admin.display(description="Counts")
+    def counts_table(self, obj: SyncRun) -> str:
+        columns = ("created", "updated", "unchanged", "archived", "restored")
+        rows = [
+            (name, *(obj.counts[name].get(c, 0) for c in columns))
+            for name in ALL_NAMES
+            if name in obj.counts
+        ]
+        if not rows:
+            return "-"
+        head = mark_safe("".join(f"<th>{c}</th>" for c in ("", *columns)))  # noqa: S308
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * (len(columns) + 1) + "</tr>", rows)
+        return format_html("<table><tr>{}</tr>{}</table>", head, body)
+
+    @admin.display(description="Held for review")
+    def plan_summary(self, obj: SyncRun) -> str:
+        if not obj.plan:
+            return "-"
+        reasons = format_html_join("", "<li>{}</li>", ((r,) for r in obj.plan.get("reasons", [])))
+        archive = format_html_join(
+            "",
+            "<li>archive {} {}</li>",
+            ((entry.get("count", 0), name) for name, entry in obj.plan.get("archive", {}).items()),
+        )
+        return format_html("<ul>{}</ul><ul>{}</ul>", reasons, archive)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[SyncRun], approve: bool) -> None:
+        action: Any = services.sync_run_approve if approve else services.sync_run_discard
+        for run in queryset:
+            try:
+                action(run=run, user=request.user)
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                verb = "approved: archives applied" if approve else "discarded: nothing archived"
+                self.message_user(request, f"Run #{run.pk} {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve (apply the held archives)")
+    def approve(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Discard (archive nothing)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        self._review(request, queryset, approve=False)

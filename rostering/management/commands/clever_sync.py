@@ -1,0 +1,118 @@
+"""python manage.py clever_sync [--district CLEVER_ID] [--dry-run]: sync now, in this process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from rostering import clever_api, services
+from rostering.models import District, SyncRun
+from rostering.sync.specs import ALL_NAMES
+
+_COLUMNS = ("created", "updated", "unchanged", "archived", "restored")
+
+
+def format_counts(run: SyncRun) -> list[str]:
+    """The run's counts as an aligned table, one line per type."""
+    lines = [f"  {'':<22}" + "".join(f"{c:>11}" for c in _COLUMNS)]
+    for name in ALL_NAMES:
+        counts = run.counts.get(name)
+        if counts:
+            lines.append(f"  {name:<22}" + "".join(f"{counts.get(c, 0):>11}" for c in _COLUMNS))
+    errors = (run.counts.get("errors") or {}).get("count", 0)
+    if errors:
+        lines.append(f"  {errors} record(s) could not be taken as they are (see the run's errors)")
+    return lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync districts from Clever now (synchronously), printing progress and counts. "
+        "Without --district: refresh connections from Clever's token list, then sync every "
+        "connected district. Exits non-zero if a run fails or needs review."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--district", metavar="CLEVER_ID", help="only this district")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="compute the plan (creates, updates, archives, restores) without writing",
+        )
+        parser.add_argument(
+            "--events",
+            action="store_true",
+            help="apply the districts' new Clever events instead of a full sync",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        clever_id = options["district"]
+        if clever_id:
+            district = services.district_ensure_connected(clever_id=clever_id)
+            if district is None:
+                raise CommandError(
+                    f"District {clever_id} is not connected: Clever does not list a token for it."
+                )
+            districts = [district]
+        else:
+            try:
+                result = services.district_connections_refresh()
+                self.stdout.write(
+                    f"Connections: {len(result.created)} new, {len(result.disconnected)} "
+                    "disconnected."
+                )
+            except clever_api.CleverError as exc:
+                self.stderr.write(f"Could not refresh connections from Clever: {exc}")
+            districts = list(District.objects.filter(status=District.Status.CONNECTED))
+            if not districts:
+                self.stdout.write("No connected districts.")
+                return
+        failed = []
+        for district in districts:
+            if options["events"]:
+                failed += self._events(district)
+            else:
+                failed += self._sync(district, dry_run=options["dry_run"])
+        if failed:
+            raise CommandError("; ".join(failed))
+
+    def _events(self, district: District) -> list[str]:
+        label = f"{district.name or district.clever_id} ({district.clever_id})"
+        self.stdout.write(f"Applying events for {label}...")
+        run = services.district_events_apply(
+            district=district, progress=lambda message: self.stdout.write(f"  {message}")
+        )
+        self.stdout.write(f"Run #{run.pk}: {run.status}")
+        if run.counts:
+            self.stdout.write("\n".join(format_counts(run)))
+        if run.status == SyncRun.Status.FAILED:
+            return [f"{label}: run #{run.pk} failed at {run.stopped_at}: {run.error}"]
+        return []
+
+    def _sync(self, district: District, *, dry_run: bool) -> list[str]:
+        label = f"{district.name or district.clever_id} ({district.clever_id})"
+        self.stdout.write(f"Syncing {label}{' (dry run)' if dry_run else ''}...")
+        run = services.district_sync(
+            district=district,
+            trigger=SyncRun.Trigger.MANUAL,
+            dry_run=dry_run,
+            progress=lambda message: self.stdout.write(f"  {message}"),
+        )
+        self.stdout.write(f"Run #{run.pk}: {run.status}")
+        if run.counts:
+            self.stdout.write("\n".join(format_counts(run)))
+        if run.status == SyncRun.Status.SUCCEEDED:
+            return []
+        if run.status == SyncRun.Status.SKIPPED:
+            self.stdout.write(run.error)
+            return []
+        if run.status == SyncRun.Status.NEEDS_REVIEW:
+            for reason in run.plan.get("reasons", []):
+                self.stdout.write(f"  guard: {reason}")
+            return [
+                f"{label}: run #{run.pk} needs review (nothing archived); approve or discard it "
+                "in the admin"
+            ]
+        where = f" at {run.stopped_at}" if run.stopped_at else ""
+        return [f"{label}: run #{run.pk} failed{where}: {run.error}"]

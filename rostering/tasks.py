@@ -1,0 +1,58 @@
+"""Celery tasks: the nightly fan-out and one district's sync. Thin: they call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from rostering import clever_api, services
+from rostering.models import District, SyncRun
+
+logger = logging.getLogger(__name__)
+
+# Transient failures (Clever down, rate limited) are retried this many times, backing off.
+SYNC_MAX_RETRIES = 3
+SYNC_RETRY_SECONDS = 600
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_all_districts() -> int:
+    """Refresh connections from the token list; enqueue one sync per connected district."""
+    try:
+        services.district_connections_refresh()
+    except clever_api.CleverError as exc:
+        # The districts we already hold can still sync; the token list is read again next time.
+        logger.warning("Could not refresh district connections: %s", exc)
+    ids = list(
+        District.objects.filter(status=District.Status.CONNECTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for district_id in ids:
+        sync_district.delay_on_commit(district_id, SyncRun.Trigger.SCHEDULED)
+    return len(ids)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=SYNC_MAX_RETRIES)
+def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str:
+    """Run one district's sync (idempotent: a re-delivered message syncs again or is skipped)."""
+    district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()
+    if district is None:
+        return "not connected"
+    run = services.district_sync(district=district, trigger=trigger)
+    if run.status == SyncRun.Status.FAILED and getattr(run, "retryable", False):
+        if self.request.called_directly or self.app.conf.task_always_eager:
+            return run.status
+        countdown = SYNC_RETRY_SECONDS * (2**self.request.retries)
+        raise self.retry(countdown=countdown)
+    return run.status
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_district_events(district_id: int) -> str:
+    """Apply one district's new Clever events (idempotent: events resume after the cursor)."""
+    district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()
+    if district is None:
+        return "not connected"
+    return services.district_events_apply(district=district).status
