@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import AccountLinkRefused, user_from_clever
 from golive.selectors import sso_block_reason
+from rostering import clever_api
+from rostering.services import district_ensure_connected
 from sso import clever_oauth
 from sso.models import LoginRecord, RedeemedCode
 
@@ -103,8 +105,6 @@ def _identify(*, tokens: clever_oauth.TokenResponse, flow: Flow) -> tuple[str, s
 
 def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginOutcome:
     """Redeem the code once, read /me and /users/{id}, admit the person and find their account."""
-    from rostering.services import district_ensure_connected
-
     if not code_mark_redeemed(code=code):
         raise LoginFailure("code_replayed")
     try:
@@ -128,11 +128,11 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
     as_type = admitted_type(login_type=login_type, clever_user=clever_user)
     try:
         district = district_ensure_connected(clever_id=district_id) if district_id else None
-    except Exception as exc:
+    except clever_api.CleverTransientError as exc:
         # The token list lives at Clever; if it cannot be read we cannot say "not connected".
-        if isinstance(exc, clever_oauth.CleverError) or "Unavailable" in type(exc).__name__:
-            raise LoginFailure("clever_unavailable", f"token list: {type(exc).__name__}") from None
-        raise
+        raise LoginFailure("clever_unavailable", f"token list: {type(exc).__name__}") from None
+    except clever_api.CleverError as exc:
+        raise LoginFailure("clever_rejected", f"token list: {type(exc).__name__}") from None
     if district is None:
         raise LoginFailure("district_not_connected", f"district {district_id}")
     existing = User.objects.filter(clever_id=clever_user.id).first()
