@@ -119,6 +119,13 @@ def _matching() -> str:
     return text.strip()
 
 
+def _event_types() -> list[str]:
+    """The record types the sync's event handler applies (districts, then its entity specs)."""
+    from rostering.sync.specs import ENTITIES
+
+    return ["districts", *(spec.name for spec in ENTITIES)]
+
+
 def certification_report() -> list[ReportSection]:
     """Clever's certification questions, answered from this deployment's settings and code."""
     supported = [t for t in settings.CLEVER_SUPPORTED_USER_TYPES if t]
@@ -327,8 +334,7 @@ def certification_report() -> list[ReportSection]:
         "A sync that fetched every record type completely archives what it did not see "
         "(nothing is deleted); a partial or failed fetch archives nothing. As a guard, a run "
         f"that would archive more than {max_fraction:.0%} or {max_count} records of one type "
-        "stops for ops review (CLEVER_SYNC_ARCHIVE_MAX_FRACTION / _MAX_COUNT). Archived users "
-        "cannot log in.",
+        "stops for ops review (CLEVER_SYNC_ARCHIVE_MAX_FRACTION / _MAX_COUNT).",
     )
     records.add(
         "Can a record be restored after it has been deleted / archived?",
@@ -377,6 +383,20 @@ def certification_report() -> list[ReportSection]:
         "Yes, with no maximum: every teacher Clever lists on a section is linked, in Clever's "
         "order (the primary teacher first), and each sees the section.",
     )
+    events = ReportSection("If you use events")
+    events.add(
+        "Can you initiate a full data (non-events) sync if needed?",
+        'Yes, at any time (admin "Sync now" or `python manage.py clever_sync`), and the '
+        f"scheduled full sync runs {schedule} whether or not events are used.",
+    )
+    events.add(
+        "Which records do you process events for?",
+        f"{', '.join(_event_types()).capitalize()} (created, updated and deleted), in order, "
+        "each with the district's event cursor so a failure resumes after the last applied event "
+        "(`python manage.py clever_sync --events`). Events supplement the full sync; they are "
+        "not scheduled on their own.",
+    )
+
     initial = ReportSection("Initial sync")
     initial.add(
         "Who kicks off the initial sync?",
@@ -425,7 +445,7 @@ def certification_report() -> list[ReportSection]:
             "the type they logged in as.",
         )
     sections = [general, provisioning, matching, rostering, ongoing, admin, records, progress]
-    sections += [rollover, roster, initial]
+    sections += [rollover, roster, events, initial]
     if not rostering_only:
         sections += [login, admins]
     return sections

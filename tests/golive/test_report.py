@@ -57,6 +57,8 @@ QUESTIONS = [
     "Is there any case where progress data would be deleted",
     "How do you handle semester or school year rollover",
     "Do you support co-teachers",
+    "Can you initiate a full data (non-events) sync if needed",
+    "Which records do you process events for",
     "Who kicks off the initial sync",
     "Which record types will be synced",
     "What happens when a user logs in for the first time",
