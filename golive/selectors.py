@@ -105,7 +105,8 @@ class DistrictRow:
     last_sync_at: dt.datetime | None = None
     last_success_at: dt.datetime | None = None
     health: str = ""
-    healthy: bool = False
+    # None when there is nothing to judge yet (not connected).
+    healthy: bool | None = None
     note: str = ""
 
     @property
@@ -132,9 +133,9 @@ def _count(queryset, outer: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool]:
+def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
     if not row.linked:
-        return ("no data yet", False)
+        return ("not connected yet", None)
     if row.state == State.DISCONNECTED:
         return ("disconnected", False)
     if not row.last_sync_status:

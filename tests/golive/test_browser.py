@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
+from golive import services
 from golive.models import ChecklistRun
 from sso.models import LoginRecord
+from tests.golive.conftest import clever_id, make_district, make_roster, make_run
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -22,6 +24,7 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOT = Path("/tmp/golive-checklist.png")
+DISTRICTS_SCREENSHOT = Path("/tmp/golive-districts.png")
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,6 +34,13 @@ pytestmark = [
         reason=f"needs Chromium at {CHROMIUM} (Debian package 'chromium'); never downloaded",
     ),
 ]
+
+
+def _log_in(page, url: str) -> None:
+    page.goto(url)
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", "ops-pass-1234")
+    page.click("input[type=submit]")
 
 
 def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
@@ -56,9 +66,7 @@ def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
             page.goto(f"{live_server.url}/golive/")
             # Anonymous: sent to the admin login, then back to the checklist.
             expect(page).to_have_url(f"{live_server.url}/admin/login/?next=/golive/")
-            page.fill("#id_username", "ops")
-            page.fill("#id_password", "ops-pass-1234")
-            page.click("input[type=submit]")
+            _log_in(page, page.url)
             expect(page).to_have_url(f"{live_server.url}/golive/")
             expect(page.get_by_test_id("verdict")).to_have_text("Not checked yet")
 
@@ -95,3 +103,40 @@ def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
 
     run = ChecklistRun.objects.get()
     assert run.checked_by.username == "ops" and not run.ready
+
+
+def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch):
+    from playwright.sync_api import expect, sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    staff = User.objects.create_user(username="ops", password="ops-pass-1234", is_staff=True)
+    live = make_district("Springfield USD")
+    make_roster(live, schools=3, sections=12, students=240, teachers=14)
+    make_run(live)
+    services.connection_launch_now(clever_district_id=live.clever_id, by=staff)
+    waiting = make_district("Shelbyville Unified")
+    make_roster(waiting, schools=2, sections=4, students=30, teachers=3)
+    make_run(waiting, "failed")
+    services.connection_request_record(
+        clever_district_id=clever_id(), name="Ogdenville Schools", note="Asked at the conference"
+    )
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            _log_in(page, f"{live_server.url}/admin/login/?next=/golive/districts/")
+            row = page.get_by_test_id(f"district-{waiting.clever_id}")
+            expect(row).to_have_attribute("data-state", "connected")
+            expect(row).to_contain_text("last sync failed")
+            expect(page.get_by_test_id(f"district-{live.clever_id}")).to_contain_text("healthy")
+            row.get_by_role("button", name="Launch now").click()
+            expect(page.get_by_test_id("messages")).to_contain_text(
+                "Launched Shelbyville Unified: its users can log in"
+            )
+            expect(page.get_by_test_id(f"district-{waiting.clever_id}")).to_have_attribute(
+                "data-state", "launched"
+            )
+            page.screenshot(path=str(DISTRICTS_SCREENSHOT), full_page=True)
+        finally:
+            browser.close()

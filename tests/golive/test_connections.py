@@ -68,7 +68,7 @@ def test_invite_then_the_district_connects_through_the_token_list(staff_client):
     )
     assert "Invited North Haverbrook." in _messages(page)
     row = _row(page, cid)
-    assert row.state == "invited" and not row.linked and row.health == "no data yet"
+    assert row.state == "invited" and not row.linked and row.health == "not connected yet"
 
     # The district accepts: its token appears in Clever's token list and the sync records it.
     District.objects.create(clever_id=cid, name="North Haverbrook", status="connected")
@@ -134,7 +134,7 @@ def test_schedule_then_reschedule_a_future_launch(staff_client):
 
     page = _post(staff_client, "district_schedule", {"launch_date": _days(3)}, clever_id=cid)
     assert _row(page, cid).launch_date.isoformat() == _days(3)
-    assert f'<td data-testid="launch">{_days(3)}</td>'.encode() in page.content
+    assert f'<td data-testid="launch" class="nowrap">{_days(3)}</td>'.encode() in page.content
 
 
 @pytest.mark.parametrize("days", [0, -2])
