@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django import forms
 
 DATE_ERROR = "%(value)r is not a date: use YYYY-MM-DD, e.g. 2026-12-01."
 
 
 class LaunchDateField(forms.DateField):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(input_formats=["%Y-%m-%d"], **kwargs)
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> dt.date | None:
         try:
             return super().to_python(value)
         except forms.ValidationError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -61,7 +62,9 @@ def districts(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, form: forms.forms.Form | None, action: Callable[..., object]):
+def _act(
+    request: HttpRequest, form: django_forms.Form | None, action: Callable[..., str]
+) -> HttpResponse:
     """Run one service with the form's data; report success or the refusal as a message."""
     if form is not None and not form.is_valid():
         messages.error(request, forms.first_error(form))
@@ -71,7 +74,7 @@ def _act(request: HttpRequest, form: forms.forms.Form | None, action: Callable[.
     except services.GoLiveError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, str(result))
+        messages.success(request, result)
     return redirect("golive:districts")
 
 

@@ -54,3 +54,26 @@ def test_actions_are_refused_to_anonymous_and_non_staff(client, name, kwargs):
 def test_staff_see_the_pages(staff_client):
     for name in GETS:
         assert staff_client.get(reverse(name)).status_code == 200
+
+
+def test_the_admin_lists_checklist_runs_and_connections(client, staff):
+    from golive import services
+
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    run = services.checklist_run(by=staff)
+    connection = services.connection_invite(
+        clever_district_id=clever_id(), name="Ogdenville", by=staff
+    )
+    for url in (
+        reverse("admin:golive_checklistrun_changelist"),
+        reverse("admin:golive_checklistrun_change", args=[run.pk]),
+        reverse("admin:golive_districtconnection_changelist"),
+        reverse("admin:golive_districtconnection_change", args=[connection.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert (
+        b"Ogdenville" in client.get(reverse("admin:golive_districtconnection_changelist")).content
+    )
