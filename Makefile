@@ -43,3 +43,7 @@ beat: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## bench-lookalike: load and page a synthetic 100k-student district in the Clever look-alike
+bench-lookalike: install
+	DEBUG=1 $(BIN)/python bench/bench_lookalike.py --students 100000

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,17 @@ UserFn = Callable[[str, str, str, "str | None", "str | None"], dict[str, Any]]
 CidFn = Callable[[str, str], str]
 
 
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON, as served."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def display_name(name: dict[str, Any]) -> str:
+    """How the login pages show a user: "First Last"."""
+    first, last = name.get("first") or "", name.get("last") or ""
+    return f"{first} {last}".strip() or "(no name)"
+
+
 def clever_id(district_key: str, kind: str, sis_id: str) -> str:
     """A deterministic ObjectID-like Clever ID (24 hex) for one record of one district."""
     digest = hashlib.sha1(f"{district_key}\x1f{kind}\x1f{sis_id}".encode(), usedforsecurity=False)
@@ -99,10 +111,11 @@ class Built:
     """A district's records (API shape, by type and id) and the facts the look-alike indexes."""
 
     district_id: str
-    records: dict[str, dict[str, dict[str, Any]]] = field(
+    records: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {t: {} for t in RECORD_TYPES}
     )
     user_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    user_names: dict[str, str] = field(default_factory=dict)
 
 
 def _name(first: str | None, last: str | None, middle: str | None = None) -> dict[str, Any]:
@@ -298,6 +311,12 @@ def build_district(key: str, roster: Roster, meta: dict[str, Any], now: dt.datet
     # Students
     for s in roster.students:
         _add_student(s, user, student_ids, school_ids, student_sections, cid)
+        # Students are never merged with anyone: serialise now, so a million-student district
+        # never holds every student as a dict and as bytes at once.
+        uid = student_ids[s.student_id]
+        built.user_roles[uid] = ("student",)
+        built.user_names[uid] = display_name(users[uid]["name"])
+        users[uid] = dumps(users[uid])
 
     # Teachers
     for t in roster.teachers:
@@ -342,9 +361,10 @@ def build_district(key: str, roster: Roster, meta: dict[str, Any], now: dt.datet
             _put(contact, "phone_type", c.phone_type)
             _put(contact, "sis_id", c.sis_id)
 
-    built.user_roles = {
-        uid: tuple(r for r in USER_ROLES if r in u["roles"]) for uid, u in users.items()
-    }
+    for uid, u in users.items():
+        if isinstance(u, dict):
+            built.user_roles[uid] = tuple(r for r in USER_ROLES if r in u["roles"])
+            built.user_names[uid] = display_name(u["name"])
     return built
 
 

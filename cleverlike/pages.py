@@ -49,7 +49,7 @@ def _groups(d: DistrictState, query: str, link: Any) -> list[dict[str, Any]]:
                         "id": uid,
                         "name": name,
                         "url": link(uid, role),
-                        "other_roles": [ROLE_LABELS[r] for r in roles if r != role],
+                        "other_roles": [r.replace("_", " ") for r in roles if r != role],
                     }
                 )
         if total:

@@ -21,21 +21,25 @@ from typing import Any
 
 from django.conf import settings
 
-from cleverlike.build import RECORD_TYPES, USER_ROLES, build_district, district_id_for, timestamp
+from cleverlike.build import (
+    RECORD_TYPES,
+    USER_ROLES,
+    build_district,
+    display_name,
+    district_id_for,
+    dumps,
+    timestamp,
+)
 from rostering.csvformat import parse_folder
 
 CODE_LIFETIME_SECONDS = 60
 ID_TOKEN_LIFETIME_SECONDS = 3600
+REQUEST_LOG_MAX = 100_000
 FAULT_KINDS = ("500", "502", "503", "429", "401", "timeout", "html")
 # Created/updated events are emitted parents first; deletions children first.
 _EVENT_ORDER = ("districts", "schools", "terms", "courses", "users", "sections")
 # The login type a multi-role user gets when no role was chosen.
 LOGIN_ROLE_ORDER = ("student", "teacher", "staff", "district_admin", "contact")
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact UTF-8 JSON, as served."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass
@@ -119,6 +123,19 @@ class DistrictState:
         if record_type == "users":
             for role in USER_ROLES:
                 self.role_order[role] = [i for i in ids if role in self.user_roles.get(i, ())]
+
+    def show(self, record_type: str, record_id: str, *, shared: bool) -> None:
+        """Add or remove one id in the sorted lists (bisect: no full re-sort on big districts)."""
+        lists = [self.order[record_type]]
+        if record_type == "users":
+            lists += [self.role_order[r] for r in self.user_roles.get(record_id, ())]
+        for ids in lists:
+            i = bisect.bisect_left(ids, record_id)
+            present = i < len(ids) and ids[i] == record_id
+            if shared and not present:
+                ids.insert(i, record_id)
+            elif not shared and present:
+                del ids[i]
 
     @property
     def schools(self) -> dict[str, bytes]:
@@ -216,10 +233,13 @@ class World:
                 ):
                     self.load_district(folder)
             if settings.CLEVER_CLIENT_ID:
+                uris = settings.CLEVER_REDIRECT_URIS
+                uris = [uris] if isinstance(uris, str) else list(uris)
                 self.register_app(
                     settings.CLEVER_CLIENT_ID,
                     settings.CLEVER_CLIENT_SECRET,
-                    list(settings.CLEVER_REDIRECT_URIS),
+                    uris
+                    or ([settings.CLEVER_REDIRECT_URI] if settings.CLEVER_REDIRECT_URI else []),
                 )
 
     def register_app(
@@ -276,8 +296,7 @@ class World:
         if cached is not None:
             fresh = _copy_state(cached[0])
         else:
-            roster = parse_folder(path)
-            built = build_district(key, roster, meta, self._now_dt())
+            built = build_district(key, parse_folder(path), meta, self._now_dt())
             fresh = DistrictState(
                 id=did,
                 key=key,
@@ -288,13 +307,12 @@ class World:
             )
             for record_type in RECORD_TYPES:
                 fresh.records[record_type] = {
-                    rid: dumps(obj) for rid, obj in built.records[record_type].items()
+                    rid: obj if isinstance(obj, bytes) else dumps(obj)
+                    for rid, obj in built.records.pop(record_type).items()
                 }
                 fresh.unshared[record_type] = set()
             fresh.user_roles = built.user_roles
-            fresh.user_names = {
-                uid: _display_name(u["name"]) for uid, u in built.records["users"].items()
-            }
+            fresh.user_names = built.user_names
         with self._lock:
             old = self.districts.get(did)
             if old is None:
@@ -379,7 +397,7 @@ class World:
             if clever_id in d.unshared[record_type]:
                 return
             d.unshared[record_type].add(clever_id)
-            d.reindex(record_type)
+            d.show(record_type, clever_id, shared=False)
             self._emit(d, record_type, "deleted", d.records[record_type][clever_id])
 
     def reshare(self, record_type: str, clever_id: str) -> None:
@@ -389,7 +407,7 @@ class World:
             if clever_id not in d.unshared[record_type]:
                 return
             d.unshared[record_type].discard(clever_id)
-            d.reindex(record_type)
+            d.show(record_type, clever_id, shared=True)
             self._emit(d, record_type, "created", d.records[record_type][clever_id])
 
     def update_record(self, record_type: str, clever_id: str, **fields: Any) -> dict[str, Any]:
@@ -417,9 +435,11 @@ class World:
             raw = dumps(obj)
             d.records[record_type][clever_id] = raw
             if record_type == "users":
-                d.user_roles[clever_id] = tuple(r for r in USER_ROLES if r in obj.get("roles", {}))
-                d.user_names[clever_id] = _display_name(obj.get("name", {}))
-                d.reindex("users")
+                roles = tuple(r for r in USER_ROLES if r in obj.get("roles", {}))
+                d.user_names[clever_id] = display_name(obj.get("name", {}))
+                if roles != d.user_roles.get(clever_id):
+                    d.user_roles[clever_id] = roles
+                    d.reindex("users")
             if record_type == "districts":
                 d.name = obj.get("name", d.name)
             if clever_id not in d.unshared[record_type]:
@@ -555,6 +575,9 @@ class World:
         """Remember a served request (method, path after the base URL, query parameters)."""
         with self._lock:
             self.requests.append((method, path, query))
+            if len(self.requests) > REQUEST_LOG_MAX:
+                # A long-running demo must not grow without bound; tests never get near this.
+                del self.requests[: REQUEST_LOG_MAX // 10]
 
     # --- events -------------------------------------------------------------------------------
     def _next_event_id(self) -> str:
@@ -648,11 +671,6 @@ def _schools_of(record_type: str, obj: dict[str, Any]) -> frozenset[str]:
                     found.add(role["school"])
         return frozenset(found)
     return frozenset()
-
-
-def _display_name(name: dict[str, Any]) -> str:
-    first, last = name.get("first") or "", name.get("last") or ""
-    return f"{first} {last}".strip() or "(no name)"
 
 
 def _district_token(key: str) -> str:

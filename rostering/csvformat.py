@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REQUIRED_FILES = ("schools.csv", "students.csv", "teachers.csv", "sections.csv", "enrollments.csv")
 OPTIONAL_FILES = ("staff.csv",)
@@ -307,6 +308,7 @@ class _File:
         self.index: dict[str, int] = {}
 
     def error(self, line: int | None, column: str | None, message: str) -> None:
+        """Record a problem at this file's ``line`` (and ``column``)."""
         self.errors.append(CsvError(self.name, line, column, message))
 
     def read_header(self, required: tuple[str, ...]) -> bool:
@@ -741,7 +743,7 @@ def parse_folder(folder: Path | str) -> Roster:
             continue
         texts[name] = _decode(path, name, errors)
 
-    def parse(name: str, fn):  # type: ignore[no-untyped-def]
+    def parse(name: str, fn: Callable[[_File], list[Any]]) -> list[Any]:
         text = texts.get(name)
         return fn(_File(name, text, errors)) if text is not None else []
 

@@ -136,23 +136,26 @@ class PostgresStore:
                 source = self._resolve_entity_refs(cursor, spec, errors)
             data_cols = spec.columns
             casts = _casts(spec)
-            set_cols = [f"{_qn(c)} = s.{_qn(c)}{casts.get(c, '')}" for c in data_cols]
-            set_cols += [f"{r.column} = s.{r.column}" for r in spec.refs]
+            set_cols = [f"{_qn(c)} = c.{_qn(c)}{casts.get(c, '')}" for c in data_cols]
+            set_cols += [f"{r.column} = c.{r.column}" for r in spec.refs]
+            carried = ["s.digest", *(f"s.{_qn(c)}" for c in data_cols)]
+            carried += [f"s.{r.column}" for r in spec.refs]
             differs = ["t.sync_digest IS DISTINCT FROM s.digest", "t.archived_at IS NOT NULL"]
             differs += [f"t.{r.column} IS DISTINCT FROM s.{r.column}" for r in spec.refs]
             only_synced = " AND t.source = 'clever'" if spec is USERS else ""
+            # One hash join finds what changed; the UPDATE then joins on the primary key only.
             cursor.execute(
                 f"""
-                WITH changed AS (
-                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived
+                WITH changed AS MATERIALIZED (
+                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived, {", ".join(carried)}
                     FROM {spec.table} t JOIN {source} s ON s.clever_id = t.clever_id
                     WHERE t.district_id = %s{only_synced} AND ({" OR ".join(differs)})
                 ), done AS (
                     UPDATE {spec.table} t SET {", ".join(set_cols)},
-                        sync_digest = s.digest, archived_at = NULL,
+                        sync_digest = c.digest, archived_at = NULL,
                         last_seen_run_id = %s{_touch(spec)}
-                    FROM {source} s, changed c
-                    WHERE t.id = c.id AND s.clever_id = t.clever_id
+                    FROM changed c
+                    WHERE t.id = c.id
                     RETURNING c.was_archived
                 )
                 SELECT count(*) FILTER (WHERE was_archived),
@@ -178,7 +181,8 @@ class PostgresStore:
                 [d, run],
             )
             created = cursor.rowcount
-            cursor.execute(f"ANALYZE {spec.table}")
+            if created:
+                cursor.execute(f"ANALYZE {spec.table}")
         total = self.staged[spec.name]
         return {
             "created": created,
@@ -260,19 +264,20 @@ class PostgresStore:
             match = " AND ".join(f"t.{_qn(c)} = s.{_qn(c)}" for c in key_cols)
             casts = _casts(spec)
             data = [*spec.columns, *(r.column for r in spec.refs)]
-            set_cols = [f"{_qn(c)} = s.{_qn(c)}{casts.get(c, '')}" for c in data]
+            set_cols = [f"{_qn(c)} = c.{_qn(c)}{casts.get(c, '')}" for c in data]
+            carried = "".join(f", s.{_qn(c)}" for c in data)
             differs = ["t.archived_at IS NOT NULL"]
             differs += [f"t.{_qn(c)} IS DISTINCT FROM s.{_qn(c)}{casts.get(c, '')}" for c in data]
             cursor.execute(
                 f"""
-                WITH changed AS (
-                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived
+                WITH changed AS MATERIALIZED (
+                    SELECT t.id, t.archived_at IS NOT NULL AS was_archived{carried}
                     FROM {spec.table} t JOIN {resolved} s ON {match}
                     WHERE {" OR ".join(differs)}
                 ), done AS (
                     UPDATE {spec.table} t SET {", ".join([*set_cols, "archived_at = NULL"])},
                         last_seen_run_id = %s
-                    FROM {resolved} s, changed c WHERE t.id = c.id AND {match}
+                    FROM changed c WHERE t.id = c.id
                     RETURNING c.was_archived
                 )
                 SELECT count(*) FILTER (WHERE was_archived),
@@ -294,6 +299,8 @@ class PostgresStore:
                 [run],
             )
             created = cursor.rowcount
+            if created:
+                cursor.execute(f"ANALYZE {spec.table}")
         return {
             "created": created,
             "updated": updated,

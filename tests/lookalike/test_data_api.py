@@ -100,6 +100,17 @@ def test_unshared_records_404_and_leave_lists_until_reshared(clever, cert) -> No
     assert api(clever, cert.token, f"/v3.0/sections/{section}").status_code == 200
 
 
+def test_an_unshared_user_leaves_role_filtered_lists(clever, cert) -> None:
+    students = [u["id"] for u in clever.world.users(cert.id, role="student")]
+    clever.world.unshare("users", students[3])
+    listed = api(clever, cert.token, "/v3.0/users", role="student", limit="1000").json()["data"]
+    assert [u["data"]["id"] for u in listed] == students[:3] + students[4:]
+    assert api(clever, cert.token, f"/v3.0/users/{students[3]}").status_code == 404
+    clever.world.reshare("users", students[3])
+    listed = api(clever, cert.token, "/v3.0/users", role="student", limit="1000").json()["data"]
+    assert [u["data"]["id"] for u in listed] == students
+
+
 def test_rate_limit_gives_429_with_reset_then_recovers_next_minute(clever, cert) -> None:
     clever.world.rate_limit_per_minute = 3
     seen = [api(clever, cert.token, "/v3.0/schools") for _ in range(4)]
