@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from rostering.models import School, UserRole
+from rostering.models import UserRole
 
 if TYPE_CHECKING:
     from rostering.models import District
@@ -87,7 +87,8 @@ def user_match_local(*, clever_user: CleverUser, district: District) -> User | N
 
 
 def _roles_refresh(*, user: User, clever_user: CleverUser) -> None:
-    existing = {r.role: r for r in UserRole.objects.filter(user=user).select_related("school")}
+    # Only what matching reads; the sync owns the rest of each role (schools, numbers, grades).
+    existing = {r.role: r for r in UserRole.objects.filter(user=user)}
     wanted = {r.role: r for r in clever_user.roles}
     stale = [
         name
@@ -96,13 +97,8 @@ def _roles_refresh(*, user: User, clever_user: CleverUser) -> None:
         or existing[name].archived_at is not None
         or existing[name].sis_id != role.sis_id
         or existing[name].district_username != role.district_username
-        or (existing[name].school.clever_id if existing[name].school else "") != role.school_id
     ]
-    gone = [r for name, r in existing.items() if name not in wanted and r.archived_at is None]
-    if not stale and not gone:
-        return
-    school_ids = {wanted[name].school_id for name in stale if wanted[name].school_id}
-    schools = {s.clever_id: s for s in School.objects.filter(clever_id__in=school_ids)}
+    gone = [r.pk for name, r in existing.items() if name not in wanted and r.archived_at is None]
     for name in stale:
         role = wanted[name]
         UserRole.objects.update_or_create(
@@ -111,12 +107,11 @@ def _roles_refresh(*, user: User, clever_user: CleverUser) -> None:
             defaults={
                 "sis_id": role.sis_id,
                 "district_username": role.district_username,
-                "school": schools.get(role.school_id),
                 "archived_at": None,
             },
         )
     if gone:
-        UserRole.objects.filter(pk__in=[r.pk for r in gone]).update(archived_at=timezone.now())
+        UserRole.objects.filter(pk__in=gone).update(archived_at=timezone.now())
 
 
 def _profile_changes(user: User, clever_user: CleverUser, district: District) -> list[str]:

@@ -557,6 +557,9 @@ def _paginate(http: _Http, path: str, params: Mapping[str, Any]) -> Iterator[Pag
         items = []
         for position, item in enumerate(body["data"], start=1):
             inner = item.get("data") if isinstance(item, Mapping) else None
+            if inner is None and path == TOKENS_PATH and isinstance(item, Mapping):
+                # Clever's token list is not wrapped: {"data": [{"id", "owner", ...}]}.
+                inner = item
             if not isinstance(inner, Mapping):
                 raise CleverMalformedError(
                     f"item {position} is not wrapped as {{'data': {{...}}}}", where=where

@@ -88,12 +88,11 @@ class IdTokenClaims:
 
 @dataclass(frozen=True)
 class CleverRole:
-    """One role of a Clever user, with the fields we use for matching and the home page."""
+    """One role of a Clever user, with the fields we match accounts on."""
 
     role: str
     sis_id: str = ""
     district_username: str = ""
-    school_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -282,7 +281,6 @@ def fetch_user(*, access_token: str, user_id: str, canonical_path: str = "") -> 
                 role=normalise_user_type(role_name),
                 sis_id=_str(role.get("sis_id")),
                 district_username=_str(credentials.get("district_username")),
-                school_id=_str(role.get("school")),
             )
         )
     return CleverUser(

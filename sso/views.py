@@ -190,10 +190,14 @@ def callback(request: HttpRequest) -> HttpResponse:
     except LoginFailure as failure:
         return _failure_page(request, failure)
 
-    if request.user.is_authenticated and request.user.pk != outcome.user.pk:
-        # Shared device: whoever was logged in is logged out first.
-        logout(request)
-    # login() cycles the session key (and flushes it when the user changes).
+    if request.user.is_authenticated:
+        if request.user.pk != outcome.user.pk:
+            # Shared device: whoever was logged in is logged out first.
+            logout(request)
+        else:
+            # login() leaves the key alone for the same user; a new login gets a new key anyway.
+            request.session.cycle_key()
+    # login() cycles the session key of an anonymous session.
     login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
     request.session.pop(flows.BOUNCES_KEY, None)

@@ -8,7 +8,7 @@ from accounts.models import User
 from accounts.services import AccountLinkRefused, user_from_clever
 from rostering.models import UserRole
 from sso.clever_oauth import CleverRole, CleverUser
-from tests.sso.factories import CleverUserFactory, DistrictFactory, SchoolFactory, UserFactory
+from tests.sso.factories import CleverUserFactory, DistrictFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +33,13 @@ def district():
 
 
 def test_first_login_provisions_an_account_keyed_by_clever_id(district):
-    school = SchoolFactory(district=district)
-    cu = _clever_user(
-        roles=(CleverRole(role="teacher", sis_id="T-77", school_id=school.clever_id),)
-    )
+    cu = _clever_user()
     user = user_from_clever(clever_user=cu, district=district)
     assert (user.clever_id, user.source, user.district) == (cu.id, "clever", district)
     assert (user.first_name, user.last_name, user.email) == ("Ana", "Ruiz", cu.email)
     assert not user.has_usable_password()
     role = UserRole.objects.get(user=user)
-    assert (role.role, role.sis_id, role.school) == ("teacher", "T-77", school)
+    assert (role.role, role.sis_id, role.district_username) == ("teacher", "T-77", "aruiz")
 
 
 def test_finds_the_account_the_sync_created_and_refreshes_it(district):
@@ -61,7 +58,7 @@ def test_finds_the_account_the_sync_created_and_refreshes_it(district):
 
 def test_unchanged_login_writes_nothing(district, django_assert_num_queries):
     user_from_clever(clever_user=_clever_user(), district=district)
-    # savepoint, user by clever id, roles (with schools), release: no writes
+    # savepoint, user by clever id, roles, release: no writes
     with django_assert_num_queries(4) as ctx:
         user_from_clever(clever_user=_clever_user(), district=district)
     assert not any(

@@ -117,7 +117,7 @@ def test_me_follows_the_canonical_link_and_normalises_the_type():
         access_token="tok", user_id=me.user_id, canonical_path=me.canonical_path
     )
     assert user.email == "" and user.first_name == "Ana"
-    assert user.role("teacher").sis_id == "T1" and user.role("teacher").school_id == "s1"
+    assert user.role("teacher").sis_id == "T1"
     assert user.role("staff").district_username == "aruiz"
 
 
