@@ -143,7 +143,7 @@ def connection_request_record(
     return connection
 
 
-def connection_approve(*, clever_district_id: str, by: User) -> DistrictConnection:
+def connection_approve(*, clever_district_id: str, by: User | None) -> DistrictConnection:
     """Approve a pending request: the district is connected and its data starts to sync."""
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
@@ -161,7 +161,7 @@ def connection_approve(*, clever_district_id: str, by: User) -> DistrictConnecti
 
 
 def connection_decline(
-    *, clever_district_id: str, by: User, reason: str = ""
+    *, clever_district_id: str, by: User | None, reason: str = ""
 ) -> DistrictConnection:
     """Decline a pending request."""
     with transaction.atomic():
@@ -193,7 +193,7 @@ def connection_invite(
     *,
     clever_district_id: str,
     name: str,
-    by: User,
+    by: User | None,
     launch_date: dt.date | None = None,
 ) -> DistrictConnection:
     """Invite a district to connect, optionally with a future launch date."""
@@ -235,7 +235,7 @@ def connection_invite(
 
 
 def connection_schedule_launch(
-    *, clever_district_id: str, launch_date: dt.date, by: User
+    *, clever_district_id: str, launch_date: dt.date, by: User | None
 ) -> DistrictConnection:
     """Set or change a district's future launch date (refused once the current one has passed)."""
     today = _today()
@@ -260,7 +260,7 @@ def connection_schedule_launch(
     return connection
 
 
-def connection_launch_now(*, clever_district_id: str, by: User) -> DistrictConnection:
+def connection_launch_now(*, clever_district_id: str, by: User | None) -> DistrictConnection:
     """Launch a connected district today: its users may log in and see the app in the Portal."""
     today = _today()
     with transaction.atomic():

@@ -12,14 +12,6 @@ from tests.golive.conftest import make_district, make_run
 
 pytestmark = pytest.mark.django_db
 
-# rostering.clever_api.list_district_tokens (sync branch) expects each token-list item wrapped as
-# {"data": {...}}; Clever and the look-alike send them bare, so "accepted" cannot pass yet. Strict:
-# these start failing as XPASS once sync is fixed, to remind us to drop the marker.
-TOKEN_LIST_SHAPE = pytest.mark.xfail(
-    strict=True,
-    reason="sync's list_district_tokens rejects Clever's unwrapped token-list items",
-)
-
 PROD_ID, PROD_SECRET = "prod-client-id-0042", "prod-secret-do-not-show"
 DEV_ID = "test-client-id"
 
@@ -39,7 +31,6 @@ def production(clever, settings):
     return clever
 
 
-@TOKEN_LIST_SHAPE
 def test_credentials_pass_when_clever_accepts_the_production_ones(production):
     outcome = checklist.check_credentials()
     assert outcome.status == "pass", outcome.summary
@@ -110,7 +101,6 @@ def _production_district(world, name: str = "Certification ISD") -> District:
     return District.objects.create(clever_id=state.id, name=state.name, status="connected")
 
 
-@TOKEN_LIST_SHAPE
 def test_test_sync_passes_after_a_sync_of_a_production_app_district(production, settings):
     settings.CLEVER_ROSTERING_ONLY = True
     district = _production_district(production.world)
@@ -141,7 +131,6 @@ def test_test_sync_ignores_districts_the_production_app_is_not_connected_to(prod
 # --- the whole checklist ------------------------------------------------------------------------
 
 
-@TOKEN_LIST_SHAPE
 def test_ready_to_go_live_only_when_every_step_passes(production, settings, staff_client):
     settings.ALLOWED_HOSTS = ["app.example.com", "testserver", "127.0.0.1"]
     settings.CLEVER_REDIRECT_URI = "https://app.example.com/sso/clever/callback/"
