@@ -15,7 +15,7 @@ from accounts.models import User
 from golive import services
 from golive.selectors import district_rows, sso_block_reason
 from rostering.models import District, School, Section, SyncRun
-from rostering.services import district_sync
+from rostering.services import district_connections_refresh, district_sync
 from sso.models import LoginRecord
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +38,9 @@ def production(clever, settings):
 
 @pytest.fixture
 def district(production) -> District:
-    """Certification ISD, connected as the token list would leave it."""
-    state = production.world.district_named("Certification ISD")
-    district = District(clever_id=state.id, name=state.name, status="connected")
-    district.set_token(state.token)
-    district.save()
-    return district
+    """Certification ISD, connected from Clever's token list."""
+    district_connections_refresh()
+    return District.objects.get(name="Certification ISD")
 
 
 def _clever_login(client, user_id: str):
