@@ -241,13 +241,15 @@ def connection_schedule_launch(
     today = _today()
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
-        if connection.launch_date_passed(today=today) or connection.state == State.LAUNCHED:
+        state = _current_state(connection)
+        # A passed date launched the district, unless it never connected (still only invited).
+        passed = connection.launch_date_passed(today=today) and state != State.INVITED
+        if passed or connection.state == State.LAUNCHED:
             when = connection.launch_date or timezone.localdate(connection.launched_at)
             raise GoLiveError(
                 f"{connection} launched on {when:%Y-%m-%d}: a launch date that has passed can no "
                 "longer be changed (Clever support can help if the launch must be undone)."
             )
-        state = _current_state(connection)
         if state not in (State.CONNECTED, State.INVITED):
             raise GoLiveError(
                 f"A launch date needs a connected or invited district; {connection} is "

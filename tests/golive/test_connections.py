@@ -237,3 +237,30 @@ def test_a_request_for_a_connected_district_is_refused(staff_client):
     )
     assert "Springfield USD is already connected." in _messages(page)
     assert _row(page, district.clever_id).state == "connected"
+
+
+def test_an_invited_district_whose_date_passed_before_it_connected_gets_a_new_date(
+    staff_client, clock
+):
+    cid = clever_id()
+    _post(
+        staff_client,
+        "district_invite",
+        {"clever_district_id": cid, "name": "Brockway", "launch_date": _days(1)},
+    )
+    clock.advance(days=2)
+    page = staff_client.get(reverse("golive:districts"))
+    assert _row(page, cid).state == "invited"  # never connected, so never launched
+    page = _post(staff_client, "district_schedule", {"launch_date": _days(7)}, clever_id=cid)
+    assert f"Brockway launches on {_days(7)}." in _messages(page)
+
+
+def test_a_district_that_launched_then_disconnected_keeps_its_passed_date(staff_client, staff):
+    district = make_district("Springfield USD")
+    _post(staff_client, "district_launch", clever_id=district.clever_id)
+    District.objects.filter(pk=district.pk).update(status="disconnected")
+    page = _post(
+        staff_client, "district_schedule", {"launch_date": _days(4)}, clever_id=district.clever_id
+    )
+    assert any("launch date that has passed can no longer be changed" in m for m in _messages(page))
+    assert _row(page, district.clever_id).state == "disconnected"
