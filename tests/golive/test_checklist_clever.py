@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.urls import reverse
 
@@ -91,6 +93,17 @@ def test_credentials_fail_when_clever_is_unreachable(production):
     assert outcome.status == "fail"
     assert outcome.summary == "Could not reach Clever to verify the credentials."
     assert "re-check" in outcome.fix
+
+
+def test_credentials_fail_when_nothing_answers(production, settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.CLEVER_OAUTH_BASE_URL = f"http://127.0.0.1:{closed_port}"
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary == "Could not reach Clever to verify the credentials."
+    assert PROD_SECRET not in " ".join(outcome.evidence)
 
 
 # --- 5. test sync (rostering only) --------------------------------------------------------------
