@@ -232,3 +232,24 @@ def test_redirect_uris_fail_when_our_login_button_uses_an_unregistered_uri(redir
     outcome = checklist.check_redirect_uris()
     assert outcome.status == "fail"
     assert "is not one of CLEVER_REDIRECT_URIS" in outcome.summary
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def test_the_command_records_a_run_and_fails_when_not_ready(settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.CLEVER_APP_ENVIRONMENT = "development"
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"Not ready to go live: \d step\(s\) fail\."):
+        call_command("golive_check", stdout=out)
+    printed = out.getvalue()
+    assert "[FAIL] Production credentials: The app is configured with development credentials" in (
+        printed
+    )
+    assert "    How to fix: Copy the client id and secret of your production app" in printed
+    assert "[NOT APPLICABLE] Test sync with the production credentials" in printed
+    assert ChecklistRun.objects.get().ready is False

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from golive import checklist, services
+from golive import checklist
+from golive.models import ChecklistRun
 from rostering.models import District
 from sso.models import LoginRecord
 from tests.golive.conftest import make_district, make_run
@@ -163,4 +166,7 @@ def test_ready_to_go_live_only_when_every_step_passes(production, settings, staf
     assert "Re-checked: every step passes. Ready to go live." in html
     assert html.count('data-status="pass"') == 4 and html.count('data-status="n/a"') == 1
     assert PROD_SECRET not in html
-    assert services.checklist_run().ready
+    out = StringIO()
+    call_command("golive_check", stdout=out)
+    assert out.getvalue().endswith("Ready to go live.\n")
+    assert ChecklistRun.objects.count() == 3
