@@ -44,6 +44,10 @@ beat: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
+## bench: the sync benchmark into PostgreSQL (DATABASE_URL): 10k and 100k students; ARGS=--million adds 1M
+bench: install
+	DEBUG=1 $(BIN)/python bench/sync.py $(ARGS)
+
 ## bench-lookalike: load and page a synthetic 100k-student district in the Clever look-alike
 bench-lookalike: install
 	DEBUG=1 $(BIN)/python bench/bench_lookalike.py --students 100000

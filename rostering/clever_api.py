@@ -541,7 +541,9 @@ def _next_uri(body: Mapping[str, Any]) -> str:
     return ""
 
 
-def _paginate(http: _Http, path: str, params: Mapping[str, Any]) -> Iterator[Page]:
+def _paginate(
+    http: _Http, path: str, params: Mapping[str, Any], *, wrapped: bool = True
+) -> Iterator[Page]:
     """Pages of ``path``: follow rel=next until none or an empty page; refuse a stalled link."""
     uri: str = path
     query: Mapping[str, Any] | None = params
@@ -557,8 +559,7 @@ def _paginate(http: _Http, path: str, params: Mapping[str, Any]) -> Iterator[Pag
         items = []
         for position, item in enumerate(body["data"], start=1):
             inner = item.get("data") if isinstance(item, Mapping) else None
-            if inner is None and path == TOKENS_PATH and isinstance(item, Mapping):
-                # Clever's token list is not wrapped: {"data": [{"id", "owner", ...}]}.
+            if not wrapped and inner is None and isinstance(item, Mapping):
                 inner = item
             if not isinstance(inner, Mapping):
                 raise CleverMalformedError(
@@ -599,7 +600,9 @@ def list_district_tokens(
         params["district"] = district_id
     tokens: dict[str, DistrictToken] = {}
     try:
-        for page in _paginate(http, TOKENS_PATH, params):
+        # Data API lists wrap items as {"data": {...}}; the token list's items are documented
+        # bare. Accept either.
+        for page in _paginate(http, TOKENS_PATH, params, wrapped=False):
             for position, item in enumerate(page.items, start=1):
                 token = _parse_token(item, where=f"{page.where} item {position}")
                 if token is not None:

@@ -187,7 +187,9 @@ class Sync:
             return client.latest_event_id()
         except clever_api.CleverUnauthorized:
             raise
-        except clever_api.CleverPermanentError as exc:
+        except clever_api.CleverError as exc:
+            # Not fatal to the full sync: the cursor stays where it was, and events after it
+            # are applied (again, idempotently) next time.
             logger.info("Events unavailable for district %s: %s", self.district.clever_id, exc)
             return ""
 
@@ -233,6 +235,7 @@ class Sync:
         counts: dict[str, dict[str, int]] = {}
         plan: dict[str, Any] = {}
         status = SyncRun.Status.SUCCEEDED
+        store.keep = self.keep
         try:
             with transaction.atomic():
                 for spec in specs.ENTITIES:

@@ -49,6 +49,8 @@ class OrmStore:
         # When set (the events path), associations are read and archived only under these
         # parents' Clever IDs, by entity name, instead of across the whole district.
         self.parents: dict[str, set[str]] | None = None
+        # Clever IDs fetched but not taken (malformed): kept as they are, never archived.
+        self.keep: dict[str, set[str]] = {}
 
     def begin(self) -> None:
         """Start empty staging for every type."""
@@ -96,13 +98,20 @@ class OrmStore:
         return ""
 
     def _id_map(self, entity: str, clever_ids: Iterable[str]) -> dict[str, int]:
+        """pk by Clever ID of the rows references may use: those Clever shares in this run
+        (a full sync: fetched now; the events path: live rows)."""
         spec = ENTITY_BY_NAME[entity]
         known = self.ids.setdefault(entity, {})
-        wanted = sorted({c for c in clever_ids if c and c not in known})
-        for chunk in _chunks(wanted):
+        wanted = {c for c in clever_ids if c and c not in known}
+        if self.parents is None:
+            shared = {row[0] for row in self.rows[entity]} | self.keep.get(entity, set())
+            wanted &= shared
+        for chunk in _chunks(sorted(wanted)):
             qs = spec.model.objects.filter(clever_id__in=chunk)
             if entity != "users":
                 qs = qs.filter(district_id=self.district_id)
+            if self.parents is not None:
+                qs = qs.filter(archived_at__isnull=True)
             known.update(qs.values_list("clever_id", "id"))
         return known
 
@@ -132,7 +141,7 @@ class OrmStore:
                         (
                             spec.record_type,
                             clever_id,
-                            f"{spec.record_type} {clever_id} refers to unknown "
+                            f"{spec.record_type} {clever_id} refers to unknown or unshared "
                             f"{ref.entity[:-1]} {ref_cid}; kept without it",
                         )
                     )
@@ -214,7 +223,7 @@ class OrmStore:
                     (
                         spec.scope.entity[:-1],
                         row[0],
-                        f"{spec.record_type} {' / '.join(cids)} skipped: unknown "
+                        f"{spec.record_type} {' / '.join(cids)} skipped: unknown or unshared "
                         f"{', '.join(unknown)}",
                     )
                 )

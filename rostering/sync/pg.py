@@ -45,6 +45,10 @@ def _resolved(name: str) -> str:
     return f"sync_resolved_{name}"
 
 
+def _ids(name: str) -> str:
+    return f"sync_ids_{name}"
+
+
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -56,6 +60,8 @@ class PostgresStore:
         self.district_id = district_id
         self.run_id = run_id
         self.staged: dict[str, int] = {}
+        # Clever IDs fetched but not taken (malformed): kept as they are, never archived.
+        self.keep: dict[str, set[str]] = {}
 
     # --- staging -----------------------------------------------------------------------------
 
@@ -87,6 +93,7 @@ class PostgresStore:
             for spec in (*ENTITIES, *LINKS):
                 cursor.execute(f"DROP TABLE IF EXISTS {_stage(spec.name)}")
                 cursor.execute(f"DROP TABLE IF EXISTS {_resolved(spec.name)}")
+                cursor.execute(f"DROP TABLE IF EXISTS {_ids(spec.name)}")
             cursor.execute("DROP TABLE IF EXISTS sync_archived")
 
     # --- reading ----------------------------------------------------------------------------
@@ -131,6 +138,7 @@ class PostgresStore:
         stage = _stage(spec.name)
         source = stage
         with connection.cursor() as cursor:
+            _no_nested_loops(cursor)
             cursor.execute(f"ANALYZE {stage}")
             if spec.refs:
                 source = self._resolve_entity_refs(cursor, spec, errors)
@@ -177,12 +185,14 @@ class PostgresStore:
                 INSERT INTO {spec.table} ({", ".join(_qn(c) for c in insert_cols + extra_cols)})
                 SELECT {", ".join(select_cols + extra_vals)} FROM {source} s
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.clever_id = s.clever_id)
+                ON CONFLICT (clever_id) DO NOTHING
                 """,
                 [d, run],
             )
             created = cursor.rowcount
             if created:
                 cursor.execute(f"ANALYZE {spec.table}")
+            self._shared_ids(cursor, spec)
         total = self.staged[spec.name]
         return {
             "created": created,
@@ -190,6 +200,21 @@ class PostgresStore:
             "restored": restored,
             "unchanged": max(0, total - created - updated - restored),
         }
+
+    def _shared_ids(self, cursor: Any, spec: EntitySpec) -> None:
+        """(clever_id, id) of the rows Clever shares in this run: what references may use."""
+        ids = _ids(spec.name)
+        scoped = "" if spec is USERS else f" AND t.district_id = {int(self.district_id)}"
+        cursor.execute(f"DROP TABLE IF EXISTS {ids}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {ids} AS "
+            f"SELECT t.clever_id, t.id FROM {spec.table} t "
+            f"JOIN {_stage(spec.name)} s ON s.clever_id = t.clever_id{scoped} "
+            f"UNION ALL SELECT t.clever_id, t.id FROM {spec.table} t "
+            f"WHERE t.clever_id = ANY(%s){scoped}",
+            [sorted(self.keep.get(spec.name, ()))],
+        )
+        cursor.execute(f"ANALYZE {ids}")
 
     def _resolve_entity_refs(
         self, cursor: Any, spec: EntitySpec, errors: list[tuple[str, str, str]]
@@ -199,8 +224,7 @@ class PostgresStore:
         for i, ref in enumerate(spec.refs):
             alias = f"r{i}"
             joins.append(
-                f"LEFT JOIN {_ENTITY_TABLE[ref.entity]} {alias} ON {alias}.clever_id = "
-                f"s.{ref.column}_cid AND {alias}.district_id = {int(self.district_id)}"
+                f"LEFT JOIN {_ids(ref.entity)} {alias} ON {alias}.clever_id = s.{ref.column}_cid"
             )
             cols.append(f"{alias}.id AS {ref.column}")
             missing.append((ref, f"s.{ref.column}_cid <> '' AND {alias}.id IS NULL"))
@@ -219,7 +243,7 @@ class PostgresStore:
                     (
                         spec.record_type,
                         clever_id,
-                        f"{spec.record_type} {clever_id} refers to unknown "
+                        f"{spec.record_type} {clever_id} refers to unknown or unshared "
                         f"{ref.entity[:-1]} {ref_cid}; kept without it",
                     )
                 )
@@ -228,7 +252,7 @@ class PostgresStore:
 
     def merge_link(self, spec: LinkSpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
         """Insert, update and restore association rows; unknown ends are skipped and reported."""
-        d, run = int(self.district_id), self.run_id
+        run = self.run_id
         stage, resolved = _stage(spec.name), _resolved(spec.name)
         joins, left_joins, cols, missing = [], [], [], []
         for i, key in enumerate(spec.keys):
@@ -236,21 +260,20 @@ class PostgresStore:
                 cols.append(f"s.{_qn(key)}")
                 continue
             alias = f"k{i}"
-            scoped = "" if key.entity == "users" else f" AND {alias}.district_id = {d}"
-            on = f"{alias}.clever_id = s.{key.column}_cid{scoped}"
-            joins.append(f"JOIN {_ENTITY_TABLE[key.entity]} {alias} ON {on}")
-            left_joins.append(f"LEFT JOIN {_ENTITY_TABLE[key.entity]} {alias} ON {on}")
+            on = f"{alias}.clever_id = s.{key.column}_cid"
+            joins.append(f"JOIN {_ids(key.entity)} {alias} ON {on}")
+            left_joins.append(f"LEFT JOIN {_ids(key.entity)} {alias} ON {on}")
             cols.append(f"{alias}.id AS {key.column}")
             missing.append((key, alias))
         for i, ref in enumerate(spec.refs):
             alias = f"o{i}"
             joins.append(
-                f"LEFT JOIN {_ENTITY_TABLE[ref.entity]} {alias} ON {alias}.clever_id = "
-                f"s.{ref.column}_cid AND {alias}.district_id = {d}"
+                f"LEFT JOIN {_ids(ref.entity)} {alias} ON {alias}.clever_id = s.{ref.column}_cid"
             )
             cols.append(f"{alias}.id AS {ref.column}")
         cols += [f"s.{_qn(c)}" for c in spec.columns]
         with connection.cursor() as cursor:
+            _no_nested_loops(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {resolved}")
             cursor.execute(
                 f"CREATE TEMP TABLE {resolved} AS SELECT {', '.join(cols)} "
@@ -295,6 +318,7 @@ class PostgresStore:
                     ({", ".join(_qn(c) for c in insert_cols)}, last_seen_run_id, created_at)
                 SELECT {", ".join(select_cols)}, %s, now() FROM {resolved} s
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {match})
+                ON CONFLICT ({", ".join(_qn(c) for c in key_cols)}) DO NOTHING
                 """,
                 [run],
             )
@@ -337,7 +361,8 @@ class PostgresStore:
                 (
                     keys[0].entity[:-1],
                     owner,
-                    f"{spec.record_type} {' / '.join(cids)} skipped: unknown {', '.join(unknown)}",
+                    f"{spec.record_type} {' / '.join(cids)} skipped: unknown or unshared "
+                    f"{', '.join(unknown)}",
                 )
             )
 
@@ -393,6 +418,13 @@ class PostgresStore:
                 "SELECT kind, array_agg(id ORDER BY id) FROM sync_archived GROUP BY kind"
             )
             return {kind: list(ids) for kind, ids in cursor.fetchall()}
+
+
+def _no_nested_loops(cursor: Any) -> None:
+    """Every join here is an equi-join of whole sets: hash or merge joins. A nested loop over a
+    table believed empty (a first sync) scans it once per staged row while the same statement
+    fills it: quadratic. Scoped to the merge transaction."""
+    cursor.execute("SET LOCAL enable_nestloop = off")
 
 
 def _casts(spec: EntitySpec | LinkSpec) -> dict[str, str]:

@@ -28,7 +28,25 @@ DEFAULT_DEV_REDIRECT_URI = "http://127.0.0.1:8000/sso/clever/callback/"
 # Steps run once the server answers, each given the look-alike's base URL
 # ("http://127.0.0.1:8000/clever"). The sync feature appends "connect and sync the demo
 # districts" here.
-AFTER_START: list[Callable[[str], None]] = []
+
+
+def connect_and_sync_demo_districts(base_url: str) -> threading.Thread:
+    """Refresh connections from the look-alike's token list, then sync every connected district
+    (``clever_sync`` prints the counts). In the background, so the demo answers at once; a
+    failure is shown, not fatal to the demo."""
+
+    def run() -> None:
+        try:
+            call_command("clever_sync")
+        except CommandError as exc:
+            print(f"Sync of the demo districts did not complete: {exc}")
+
+    thread = threading.Thread(target=run, name="demo-sync", daemon=True)
+    thread.start()
+    return thread
+
+
+AFTER_START: list[Callable[[str], None]] = [connect_and_sync_demo_districts]
 
 
 def after_start(base_url: str) -> None:

@@ -1,0 +1,80 @@
+"""Clever's events over real HTTP: after a full sync, changes arrive as events, in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import User
+from rostering import services
+from rostering.models import Section, SectionStudent, SyncRun
+from tests.sync.conftest import sync
+
+pytestmark = pytest.mark.django_db
+
+MOLLY = "07782ff269ed248fe3548e49"
+
+
+def _events(district) -> SyncRun:
+    district.refresh_from_db()
+    run = services.district_events_apply(district=district)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, (run.stopped_at, run.error)
+    return run
+
+
+def test_a_full_sync_records_the_newest_event_then_events_apply_in_order(cert, clever):
+    clever.world.update_record("users", MOLLY, name__first="Before")  # an event before the sync
+    sync(cert)
+    cert.refresh_from_db()
+    assert cert.last_event_id  # Clever's flow: note the newest event, then sync
+    assert _events(cert).counts["events"]["count"] == 0  # nothing new since
+
+    section = Section.objects.get(sis_id="SEC-HS-BIO")
+    clever.world.update_record("users", MOLLY, name__first="Molly-Ann")
+    clever.world.unshare("sections", section.clever_id)
+    run = _events(cert)
+    assert run.counts["events"]["count"] == 2
+    assert User.objects.get(clever_id=MOLLY).first_name == "Molly-Ann"
+    section.refresh_from_db()
+    assert section.archived_at is not None
+    assert not SectionStudent.objects.filter(section=section, archived_at=None).exists()
+
+    clever.world.reshare("sections", section.clever_id)
+    run = _events(cert)
+    assert run.counts["sections"]["restored"] == 1
+    again = Section.objects.get(sis_id="SEC-HS-BIO")
+    assert again.pk == section.pk and again.archived_at is None
+    bio = next(
+        s for s in clever.world.records(cert.clever_id, "sections") if s["sis_id"] == "SEC-HS-BIO"
+    )
+    live = SectionStudent.objects.filter(section=again, archived_at=None)
+    assert live.count() == len(bio["students"])
+
+    # Idempotent: nothing new, nothing changes; the cursor stays.
+    cursor = cert.last_event_id
+    assert _events(cert).counts["events"]["count"] == 0
+    assert cert.last_event_id == cursor
+
+
+def test_events_for_a_new_user_then_their_deletion(cert, clever):
+    sync(cert)
+    clever.world.unshare("users", MOLLY)
+    run = _events(cert)
+    assert run.counts["users"]["archived"] == 1
+    assert run.counts["enrollments"]["archived"] == 5
+    clever.world.reshare("users", MOLLY)
+    run = _events(cert)
+    assert run.counts["users"]["restored"] == 1
+    assert User.objects.get(clever_id=MOLLY).archived_at is None
+
+
+def test_a_failure_part_way_keeps_what_was_applied_and_resumes(cert, clever, settings):
+    sync(cert)
+    clever.world.update_record("users", MOLLY, name__first="One")
+    clever.world.faults.add("/v3.0/events", "500", times=settings.CLEVER_HTTP_MAX_RETRIES + 1)
+    cert.refresh_from_db()
+    failed = services.district_events_apply(district=cert)
+    assert failed.status == SyncRun.Status.FAILED
+    assert failed.stopped_at == "GET /v3.0/events page 1"
+    assert _events(cert).counts["users"]["updated"] == 1
+    assert User.objects.get(clever_id=MOLLY).first_name == "One"

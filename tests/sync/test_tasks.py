@@ -1,0 +1,81 @@
+"""The Celery tasks: the nightly fan-out through a real Redis broker, and in-process runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from django.conf import settings as django_settings
+
+from config.celery import app
+from rostering import tasks
+from rostering.models import District, SyncRun
+from tests.sync.conftest import CERT, LAKE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.redis
+def test_the_beat_task_enqueues_one_sync_per_connected_district(
+    clever, fast, django_capture_on_commit_callbacks
+):
+    import redis
+
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    queue = app.conf.task_default_queue
+    broker.delete(queue)
+    District.objects.create(clever_id="gone", status=District.Status.DISCONNECTED)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.sync_all_districts() == 2
+        messages = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
+    finally:
+        broker.delete(queue)
+
+    assert [m["headers"]["task"] for m in messages] == ["rostering.tasks.sync_district"] * 2
+    bodies = [json.loads(base64.b64decode(m["body"])) for m in messages]
+    district_ids = sorted(args[0] for args, _kwargs, _embed in bodies)
+    expected = District.objects.filter(clever_id__in=[CERT, LAKE]).order_by("pk")
+    assert district_ids == [d.pk for d in expected]
+    assert {args[1] for args, _kwargs, _embed in bodies} == {"scheduled"}
+    assert not SyncRun.objects.exists()  # enqueued, not run here
+
+
+@pytest.fixture
+def no_broker():
+    """As settings make it when CELERY_BROKER_URL is unset: tasks run in-process."""
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_without_a_broker_tasks_run_in_process(
+    clever, fast, no_broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sync_all_districts() == 2
+    runs = SyncRun.objects.order_by("district__clever_id")
+    assert [(r.district.clever_id, r.trigger, r.status) for r in runs] == sorted(
+        [(CERT, "scheduled", "succeeded"), (LAKE, "scheduled", "succeeded")]
+    )
+
+
+def test_sync_district_is_idempotent_and_skips_disconnected_districts(connected):
+    cert = connected[CERT]
+    assert tasks.sync_district(cert.pk, "manual") == "succeeded"
+    assert tasks.sync_district(cert.pk, "manual") == "succeeded"
+    second = SyncRun.objects.filter(district=cert).order_by("-pk").first()
+    assert sum(c.get("created", 0) for n, c in second.counts.items() if n != "errors") == 0
+    District.objects.filter(pk=cert.pk).update(status=District.Status.DISCONNECTED)
+    assert tasks.sync_district(cert.pk) == "not connected"
+
+
+def test_task_options():
+    assert tasks.sync_district.acks_late and tasks.sync_all_districts.acks_late
+    assert tasks.sync_district.max_retries == tasks.SYNC_MAX_RETRIES
+    broker_timeout = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert broker_timeout > django_settings.CLEVER_SYNC_MAX_SECONDS
+    schedule = django_settings.CELERY_BEAT_SCHEDULE["nightly-clever-sync"]
+    assert schedule["task"] == tasks.sync_all_districts.name
