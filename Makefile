@@ -48,6 +48,10 @@ clean:
 bench: install
 	DEBUG=1 $(BIN)/python bench/sync.py $(ARGS)
 
+## bench-login: complete Clever logins at 1, 10 and 50 concurrent users (gunicorn + look-alike)
+bench-login: install
+	$(BIN)/python bench/login.py $(ARGS)
+
 ## bench-lookalike: load and page a synthetic 100k-student district in the Clever look-alike
 bench-lookalike: install
 	DEBUG=1 $(BIN)/python bench/bench_lookalike.py --students 100000

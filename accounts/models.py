@@ -36,7 +36,8 @@ class User(AbstractUser):
     archived_at = models.DateTimeField(null=True, blank=True)
     # For accounts created in our app before the district used Clever: the student's or
     # teacher's SIS id, so their first Clever login can link this account (CLEVER_ACCOUNT_MATCHING).
-    sis_id = models.TextField(blank=True)
+    # db_default: the sync's bulk SQL inserts users without naming this column.
+    sis_id = models.TextField(blank=True, default="", db_default="")
     last_seen_run = models.ForeignKey(
         "rostering.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 
+from accounts.models import User
 from rostering.models import (
     District,
     School,
@@ -16,9 +16,6 @@ from rostering.models import (
     SyncRun,
     UserRole,
 )
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
 # Which home a multi-role person sees when we do not know how they logged in.
@@ -30,6 +27,8 @@ class SectionCard:
     section: Section
     teachers: list[User] = field(default_factory=list)
     students: list[User] = field(default_factory=list)
+    # The section's primary teacher (Clever's ``teacher``: position 0), if shared with us.
+    primary_teacher_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,11 @@ class DistrictOverview:
     schools: list[School]
     last_run: SyncRun | None
     last_success: SyncRun | None
+
+
+def user_by_clever_id(*, clever_id: str) -> User | None:
+    """The account keyed by this Clever ID (made by the sync or an earlier login), if any."""
+    return User.objects.filter(clever_id=clever_id).first()
 
 
 def home_role(*, user: User, login_type: str | None) -> str:
@@ -73,6 +77,10 @@ def _active_students() -> Prefetch:
     )
 
 
+def _primary(section: Section) -> int | None:
+    return next((t.user_id for t in section.active_teacher_links if t.position == 0), None)
+
+
 def _sections(membership: Q) -> list[Section]:
     return list(
         Section.objects.filter(membership, archived_at=None)
@@ -91,6 +99,7 @@ def teacher_sections(*, user: User) -> list[SectionCard]:
             section=s,
             teachers=[link.user for link in s.active_teacher_links if link.user_id != user.pk],
             students=[link.user for link in s.active_student_links],
+            primary_teacher_id=_primary(s),
         )
         for s in sections
     ]
@@ -101,7 +110,11 @@ def student_sections(*, user: User) -> list[SectionCard]:
     sections = _sections(Q(student_links__user=user, student_links__archived_at=None))
     prefetch_related_objects(sections, _active_teachers())
     return [
-        SectionCard(section=s, teachers=[link.user for link in s.active_teacher_links])
+        SectionCard(
+            section=s,
+            teachers=[link.user for link in s.active_teacher_links],
+            primary_teacher_id=_primary(s),
+        )
         for s in sections
     ]
 

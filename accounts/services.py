@@ -15,7 +15,7 @@ from rostering.models import UserRole
 
 if TYPE_CHECKING:
     from rostering.models import District
-    from sso.clever_oauth import CleverUser
+    from sso.clever_oauth import CleverRole, CleverUser
 
 logger = logging.getLogger(__name__)
 
@@ -86,24 +86,28 @@ def user_match_local(*, clever_user: CleverUser, district: District) -> User | N
     return None
 
 
-def _roles_refresh(*, user: User, clever_user: CleverUser) -> None:
-    # Only what matching reads; the sync owns the rest of each role (schools, numbers, grades).
-    existing = {r.role: r for r in UserRole.objects.filter(user=user)}
-    wanted = {r.role: r for r in clever_user.roles}
+def _roles_changes(*, user: User, clever_user: CleverUser) -> tuple[list[CleverRole], list[int]]:
+    """(roles to write, UserRole ids to archive): only what matching reads is compared."""
+    existing = {r.role: r for r in UserRole.objects.filter(user=user)} if user.pk else {}
     stale = [
-        name
-        for name, role in wanted.items()
-        if name not in existing
-        or existing[name].archived_at is not None
-        or existing[name].sis_id != role.sis_id
-        or existing[name].district_username != role.district_username
+        role
+        for role in clever_user.roles
+        if role.role not in existing
+        or existing[role.role].archived_at is not None
+        or existing[role.role].sis_id != role.sis_id
+        or existing[role.role].district_username != role.district_username
     ]
+    wanted = {r.role for r in clever_user.roles}
     gone = [r.pk for name, r in existing.items() if name not in wanted and r.archived_at is None]
-    for name in stale:
-        role = wanted[name]
+    return stale, gone
+
+
+def _roles_write(*, user: User, stale: list[CleverRole], gone: list[int]) -> None:
+    # The sync owns the rest of each role (schools, numbers, grades).
+    for role in stale:
         UserRole.objects.update_or_create(
             user=user,
-            role=name,
+            role=role.role,
             defaults={
                 "sis_id": role.sis_id,
                 "district_username": role.district_username,
@@ -130,17 +134,18 @@ def _profile_changes(user: User, clever_user: CleverUser, district: District) ->
     return changed
 
 
-@transaction.atomic
-def user_from_clever(*, clever_user: CleverUser, district: District) -> User:
-    """Find (Clever ID, then a linkable local account) or create the user; refresh their data."""
-    linked = False
-    user = User.objects.filter(clever_id=clever_user.id).first()
+def user_from_clever(*, clever_user: CleverUser, district: District, existing: User | None) -> User:
+    """Find (``existing``, else a linkable local account) or create the user; refresh their data.
+
+    ``existing`` is the account with this Clever ID, as the caller already looked it up.
+    """
+    user, linked = existing, False
     if user is None:
         user = user_match_local(clever_user=clever_user, district=district)
         if user is not None:
             user.clever_id = clever_user.id
             linked = True
-            logger.info("linked local account %s to Clever user %s", user.pk, clever_user.id)
+            logger.info("linking local account %s to Clever user %s", user.pk, clever_user.id)
     if user is None:
         user = User(
             username=f"clever-{clever_user.id}", clever_id=clever_user.id, source=User.Source.CLEVER
@@ -150,13 +155,19 @@ def user_from_clever(*, clever_user: CleverUser, district: District) -> User:
         try:
             with transaction.atomic():
                 user.save()
+                _roles_write(user=user, stale=list(clever_user.roles), gone=[])
+            return user
         except IntegrityError:
             # The sync or a parallel login created them a moment ago.
             user = User.objects.get(clever_id=clever_user.id)
     changed = _profile_changes(user, clever_user, district)
     if linked:
         changed.append("clever_id")
-    if changed:
-        user.save(update_fields=changed)
-    _roles_refresh(user=user, clever_user=clever_user)
+    stale, gone = _roles_changes(user=user, clever_user=clever_user)
+    # A returning user whose data did not change costs two reads and no transaction.
+    if changed or stale or gone:
+        with transaction.atomic():
+            if changed:
+                user.save(update_fields=changed)
+            _roles_write(user=user, stale=stale, gone=gone)
     return user

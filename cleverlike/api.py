@@ -21,12 +21,13 @@ LIST_TYPES = (*RECORD_TYPES, "resources", "events")
 
 
 class ApiError(Exception):
-    """An error answer: status and message."""
+    """An error answer: status, message and the headers to send with it."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 def _bearer(request: HttpRequest) -> str | None:
@@ -56,14 +57,9 @@ def _authenticate(request: HttpRequest) -> tuple[DistrictState | UserToken, dict
         "X-RateLimit-Reset": str(reset),
     }
     if not allowed:
-        raise _RateLimited(headers)
+        limit = world.rate_limit_per_minute
+        raise ApiError(429, f"Too Many Requests: {limit} requests per minute per token", headers)
     return owner, headers
-
-
-class _RateLimited(ApiError):
-    def __init__(self, headers: dict[str, str]) -> None:
-        super().__init__(429, "Too Many Requests: 1200 requests per minute per token")
-        self.headers = headers
 
 
 def _limit(request: HttpRequest) -> int:
@@ -88,21 +84,21 @@ def _list_body(
     has_after: bool,
     has_before: bool,
     limit: int,
-    extra: dict[str, str],
+    extra: list[tuple[str, str]],
 ) -> bytes:
     """A list response: {"data": [{"data": record}, ...], "links": [...]}."""
     links: list[dict[str, str]] = []
-    base = {"limit": str(limit), **extra}
+    base = [("limit", str(limit)), *extra]
     links.append({"rel": "self", "uri": f"{path}?{urlencode(_self_params(request))}".rstrip("?")})
     if items and has_after:
         last = json.loads(items[-1])["id"]
         links.append(
-            {"rel": "next", "uri": f"{path}?{urlencode({**base, 'starting_after': last})}"}
+            {"rel": "next", "uri": f"{path}?{urlencode([*base, ('starting_after', last)])}"}
         )
     if items and has_before:
         first = json.loads(items[0])["id"]
         links.append(
-            {"rel": "prev", "uri": f"{path}?{urlencode({**base, 'ending_before': first})}"}
+            {"rel": "prev", "uri": f"{path}?{urlencode([*base, ('ending_before', first)])}"}
         )
     body = b'{"data":[' + b",".join(b'{"data":' + i + b"}" for i in items) + b'],"links":'
     return body + json.dumps(links).encode() + b"}"
@@ -265,12 +261,12 @@ def _handle(request: HttpRequest, rest: str) -> HttpResponse:
             or parts == ["districts", owner.district_id]
         )
         if not allowed:
-            raise _WithHeaders(403, SCOPE_ERROR, headers)
+            raise ApiError(403, SCOPE_ERROR, headers)
     d = _district_for(owner)
     try:
         body = _route(request, d, owner, parts, path)
     except ApiError as exc:
-        raise _WithHeaders(exc.status, exc.message, headers) from None
+        raise ApiError(exc.status, exc.message, headers) from None
     response = _json_bytes(body) if isinstance(body, bytes) else JsonResponse(body)
     for name, value in headers.items():
         response[name] = value
@@ -300,14 +296,14 @@ def _route(
             nested.ids, limit, request.GET.get("starting_after"), request.GET.get("ending_before")
         )
         items = [d.records[nested.target][i] for i in chosen]
-        extra = {k: request.GET[k] for k in ("role", "primary") if request.GET.get(k)}
-        return _list_body(request, path, items, after, before, limit, extra)
+        nested_extra = [(k, request.GET[k]) for k in ("role", "primary") if request.GET.get(k)]
+        return _list_body(request, path, items, after, before, limit, nested_extra)
     if len(parts) != 1:
         raise ApiError(404, f"unknown endpoint {path}")
     limit = _limit(request)
     after = request.GET.get("starting_after") or None
     before = request.GET.get("ending_before") or None
-    extra: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
     if record_type == "events":
         record_types = request.GET.getlist("record_type")
         school = request.GET.get("school") or None
@@ -319,15 +315,10 @@ def _route(
             record_types=record_types,
             school=school,
         )
+        extra += [("record_type", t) for t in record_types]
         if school:
-            extra["school"] = school
-        body = _list_body(request, path, items, has_after, has_before, limit, extra)
-        if record_types:
-            # urlencode cannot repeat a key from a dict: add record_type to next/prev links.
-            suffix = "&" + urlencode([("record_type", t) for t in record_types])
-            body = body.replace(b"&starting_after=", suffix.encode() + b"&starting_after=")
-            body = body.replace(b"&ending_before=", suffix.encode() + b"&ending_before=")
-        return body
+            extra.append(("school", school))
+        return _list_body(request, path, items, has_after, has_before, limit, extra)
     if record_type == "resources":
         return _list_body(request, path, [], False, False, limit, extra)
     role = None
@@ -336,7 +327,7 @@ def _route(
         if role is not None and role not in USER_ROLES:
             raise ApiError(400, f"role must be one of {', '.join(USER_ROLES)}, got {role!r}")
         if role:
-            extra["role"] = role
+            extra.append(("role", role))
     if record_type == "districts":
         items = [d.raw("districts", d.id) or b""]
         return _list_body(request, path, [i for i in items if i], False, False, limit, extra)
@@ -346,15 +337,9 @@ def _route(
     return _list_body(request, path, items, has_after, has_before, limit, extra)
 
 
-class _WithHeaders(ApiError):
-    def __init__(self, status: int, message: str, headers: dict[str, str]) -> None:
-        super().__init__(status, message)
-        self.headers = headers
-
-
 def _error_response(exc: ApiError) -> HttpResponse:
     response = json_error(exc.status, exc.message)
-    for name, value in getattr(exc, "headers", {}).items():
+    for name, value in exc.headers.items():
         response[name] = value
     return response
 

@@ -9,15 +9,20 @@ Results are plain dataclasses; nothing here touches the ORM.
 
 from __future__ import annotations
 
+import http.cookiejar
+import os
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client.oauth2_session import OAuth2Auth, OAuth2ClientAuth
+from authlib.oauth2.client import OAuth2Client
 from django.conf import settings
 
 with warnings.catch_warnings():
@@ -121,14 +126,40 @@ _metadata_lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, Any]] = {}
 
 
+def _environment_settings(session: requests.Session) -> None:
+    # requests re-reads proxy settings from the environment on every call (a measurable share of
+    # the login callback's CPU); read them once per session for the two hosts we call instead.
+    session.trust_env = False
+    for base in {settings.CLEVER_OAUTH_BASE_URL, settings.CLEVER_API_BASE_URL}:
+        parts = urlsplit(base)
+        proxy = requests.utils.get_environ_proxies(base).get(parts.scheme)
+        if proxy:
+            session.proxies[f"{parts.scheme}://{parts.hostname}"] = proxy
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.verify = ca_bundle or True
+
+
 def _session() -> requests.Session:
-    # One keep-alive session per thread: requests.Session is not guaranteed thread-safe.
+    # One keep-alive session per thread: requests.Session is not guaranteed thread-safe. It keeps
+    # no cookies, so nothing from one person's login rides along on the next one's.
+    key = (settings.CLEVER_OAUTH_BASE_URL, settings.CLEVER_API_BASE_URL)
     session = getattr(_local, "session", None)
-    if session is None:
+    if session is None or getattr(_local, "key", None) != key:
         session = requests.Session()
         session.headers["Accept"] = "application/json"
-        _local.session = session
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        _environment_settings(session)
+        _local.session, _local.key = session, key
     return session
+
+
+class _OAuthClient(OAuth2Client):
+    """authlib's OAuth 2 client (as OAuth2Session) over this thread's keep-alive session."""
+
+    client_auth_class = OAuth2ClientAuth
+    token_auth_class = OAuth2Auth
+    oauth_error_class = OAuthError
+    SESSION_REQUEST_PARAMS = OAuth2Session.SESSION_REQUEST_PARAMS
 
 
 def _timeout() -> float:
@@ -157,8 +188,10 @@ def _json_or_unavailable(resp: requests.Response, what: str) -> dict[str, Any]:
     return data
 
 
-def _oauth_session(*, redirect_uri: str) -> OAuth2Session:
-    return OAuth2Session(
+def _oauth_client(*, redirect_uri: str) -> _OAuthClient:
+    # Made per call: it holds the user's token after an exchange, and is cheap.
+    return _OAuthClient(
+        _session(),
         client_id=settings.CLEVER_CLIENT_ID,
         client_secret=settings.CLEVER_CLIENT_SECRET,
         token_endpoint_auth_method="client_secret_basic",
@@ -176,8 +209,8 @@ def authorization_url(
     if district_id:
         # Skips Clever's district picker; Clever ignores it when it does not apply.
         extra["district_id"] = district_id
-    with _oauth_session(redirect_uri=redirect_uri) as oauth:
-        url, _ = oauth.create_authorization_url(_oauth_url(AUTHORIZE_PATH), state=state, **extra)
+    oauth = _oauth_client(redirect_uri=redirect_uri)
+    url, _ = oauth.create_authorization_url(_oauth_url(AUTHORIZE_PATH), state=state, **extra)
     return url
 
 
@@ -196,22 +229,22 @@ def _token_response_hook(resp: requests.Response) -> requests.Response:
 
 def exchange_code(*, code: str, redirect_uri: str) -> TokenResponse:
     """POST the code to Clever's token endpoint (HTTP Basic client auth) for the user's token."""
-    with _oauth_session(redirect_uri=redirect_uri) as oauth:
-        oauth.register_compliance_hook("access_token_response", _token_response_hook)
-        try:
-            token = oauth.fetch_token(
-                _oauth_url(TOKENS_PATH),
-                grant_type="authorization_code",
-                code=code,
-                redirect_uri=redirect_uri,
-                timeout=_timeout(),
-            )
-        except requests.RequestException as exc:
-            raise CleverUnavailable(f"code exchange: {type(exc).__name__}") from None
-        except OAuthError as exc:
-            if exc.error == "invalid_grant":
-                raise CleverInvalidGrant("code exchange: invalid_grant") from None
-            raise CleverRejected(f"code exchange: {exc.error}") from None
+    oauth = _oauth_client(redirect_uri=redirect_uri)
+    oauth.register_compliance_hook("access_token_response", _token_response_hook)
+    try:
+        token = oauth.fetch_token(
+            _oauth_url(TOKENS_PATH),
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=redirect_uri,
+            timeout=_timeout(),
+        )
+    except requests.RequestException as exc:
+        raise CleverUnavailable(f"code exchange: {type(exc).__name__}") from None
+    except OAuthError as exc:
+        if exc.error == "invalid_grant":
+            raise CleverInvalidGrant("code exchange: invalid_grant") from None
+        raise CleverRejected(f"code exchange: {exc.error}") from None
     access_token = token.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise CleverRejected("code exchange: no access_token in Clever's answer")

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.selectors import user_by_clever_id
 from accounts.services import AccountLinkRefused, user_from_clever
 from golive.selectors import sso_block_reason
 from rostering import clever_api
@@ -22,6 +22,7 @@ from sso import clever_oauth
 from sso.models import LoginRecord, RedeemedCode
 
 if TYPE_CHECKING:
+    from accounts.models import User
     from rostering.models import District
     from sso.flows import Flow
 
@@ -79,6 +80,7 @@ def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
 
 
 def supported_user_types() -> set[str]:
+    """CLEVER_SUPPORTED_USER_TYPES, spelled as Clever's v3 login types."""
     return {clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES}
 
 
@@ -135,12 +137,12 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
         raise LoginFailure("clever_rejected", f"token list: {type(exc).__name__}") from None
     if district is None:
         raise LoginFailure("district_not_connected", f"district {district_id}")
-    existing = User.objects.filter(clever_id=clever_user.id).first()
+    existing = user_by_clever_id(clever_id=clever_user.id)
     reason = sso_block_reason(district=district, user=existing)
     if reason:
         raise LoginFailure("not_launched", f"district {district_id}", reason=reason)
     try:
-        user = user_from_clever(clever_user=clever_user, district=district)
+        user = user_from_clever(clever_user=clever_user, district=district, existing=existing)
     except AccountLinkRefused as exc:
         raise LoginFailure(
             "account_link_refused", f"user {clever_user.id}", email=exc.email

@@ -8,6 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -89,7 +90,7 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         403,
         "This account type can't use Classroom yet",
         "",
-        "Log in with a teacher or student account, or ask your district to contact us.",
+        "",
     ),
     "district_not_connected": (
         403,
@@ -121,6 +122,12 @@ def _failure_page(request: HttpRequest, failure: LoginFailure) -> HttpResponse:
     if failure.kind == "unsupported_type":
         kind = failure.context.get("user_type", "unknown").replace("_", " ")
         message = f"You logged in to Clever with a {kind} account, which Classroom doesn't support."
+        allowed = sorted(services.supported_user_types() - {"contact"})
+        names = [f"{t.replace('_', ' ')}s" for t in allowed]
+        action = (
+            f"Log in with a Clever account of a type Classroom supports ({', '.join(names)}), "
+            "or ask your district to contact us."
+        )
     elif failure.kind == "not_launched":
         message = str(failure.context.get("reason", ""))
     context = {"title": title, "message": message, "action": action, "kind": failure.kind}
@@ -144,6 +151,7 @@ def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpRespo
 @never_cache
 @require_GET
 def login_start(request: HttpRequest) -> HttpResponse:
+    """Our "Log in with Clever" button: a one-time state in this session, then Clever."""
     district_id = request.GET.get("district_id", "")
     flow = flows.flow_start(
         request.session, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
@@ -156,19 +164,15 @@ def login_start(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
+    """Clever's redirect back (our primary redirect URI): check, redeem once, log in, go home."""
     code = request.GET.get("code", "")
     state = request.GET.get("state", "")
     if request.GET.get("error"):
-        return _failure_page(
-            request, LoginFailure("clever_denied", request.GET.get("error", "")[:64])
-        )
+        # Only a tidy version of Clever's error code reaches the log.
+        error = re.sub(r"[^a-z_]", "", request.GET.get("error", "").lower())[:40]
+        return _failure_page(request, LoginFailure("clever_denied", error))
     if not code:
         return _failure_page(request, LoginFailure("missing_code"))
-    if services.code_was_redeemed(code=code):
-        # A refresh or the back button: never post the code again.
-        if request.user.is_authenticated:
-            return redirect("accounts:home")
-        return _failure_page(request, LoginFailure("code_replayed"))
     if not state:
         # Clever Portal / Instant Login: don't redeem a code we didn't ask for (login CSRF);
         # ask Clever again, this time with a state bound to this browser.
@@ -176,32 +180,40 @@ def callback(request: HttpRequest) -> HttpResponse:
             flows.portal_bounce_allowed(request.session)
         except flows.TooManyBounces:
             return _failure_page(request, LoginFailure("bounce_loop"))
-        return _authorize_redirect(
-            flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
-        )
+        flow = flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
+        return _authorize_redirect(flow)
     try:
         flow = flows.flow_consume(request.session, state=state)
-    except flows.StateMismatch:
-        return _failure_page(request, LoginFailure("state_mismatch"))
-    except flows.StateExpired:
-        return _failure_page(request, LoginFailure("state_expired"))
+    except (flows.StateMismatch, flows.StateExpired) as exc:
+        if services.code_was_redeemed(code=code):
+            # A refresh or the back button after a login: never post the code again.
+            if request.user.is_authenticated:
+                return redirect("accounts:home")
+            return _failure_page(request, LoginFailure("code_replayed"))
+        kind = "state_expired" if isinstance(exc, flows.StateExpired) else "state_mismatch"
+        return _failure_page(request, LoginFailure(kind))
     try:
         outcome = services.clever_login_complete(code=code, flow=flow, redirect_uri=_redirect_uri())
     except LoginFailure as failure:
+        if failure.kind == "code_replayed" and request.user.is_authenticated:
+            return redirect("accounts:home")  # a double click: the first request logs them in
         return _failure_page(request, failure)
 
-    if request.user.is_authenticated:
-        if request.user.pk != outcome.user.pk:
-            # Shared device: whoever was logged in is logged out first.
-            logout(request)
-        else:
-            # login() leaves the key alone for the same user; a new login gets a new key anyway.
-            request.session.cycle_key()
-    # login() cycles the session key of an anonymous session.
-    login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
-    request.session.pop(flows.BOUNCES_KEY, None)
-    services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
+    # One transaction for the session switch, last_login and the LoginRecord: fewer commits on
+    # the hot path, and no LoginRecord for a login that did not happen.
+    with transaction.atomic():
+        if request.user.is_authenticated:
+            if request.user.pk != outcome.user.pk:
+                # Shared device: whoever was logged in is logged out first.
+                logout(request)
+            else:
+                # login() keeps the key for the same user; a new login gets a new key anyway.
+                request.session.cycle_key()
+        # login() cycles the session key of an anonymous session.
+        login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
+        request.session.pop(flows.BOUNCES_KEY, None)
+        services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
     if secrets.randbelow(100) == 0:
         services.redeemed_codes_prune()
     logger.info(

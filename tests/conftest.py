@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from pytest_django.fixtures import Settings
+
+if TYPE_CHECKING:
+    from cleverlike.world import World
 
 
 def _postgres_configured() -> bool:
@@ -48,7 +52,7 @@ CLEVER_TEST_REDIRECT_URI = "http://testserver/sso/clever/callback/"
 class CleverHandle:
     """What the ``clever`` fixture yields: where the look-alike is, and its world."""
 
-    def __init__(self, base_url: str, world: object) -> None:
+    def __init__(self, base_url: str, world: World) -> None:
         self.base_url = base_url
         self.world = world
 

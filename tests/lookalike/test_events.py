@@ -141,3 +141,25 @@ def test_a_bad_reload_changes_nothing_and_names_the_problem(clever, cert, tmp_pa
     )
     assert world.records(cert.id, "sections") == before
     assert events(clever, cert.token) == []
+
+
+def test_next_link_keeps_every_record_type(clever, cert) -> None:
+    world = clever.world
+    for user in world.users(cert.id, role="student")[:3]:
+        world.update_record("users", user["id"], name__middle="Q")
+    world.update_record("sections", world.records(cert.id, "sections")[0]["id"], period="P9")
+    body = api(clever, cert.token, "/v3.0/events?record_type=users&record_type=sections&limit=2")
+    nxt = next(link["uri"] for link in body.json()["links"] if link["rel"] == "next")
+    assert "record_type=users" in nxt and "record_type=sections" in nxt
+    rest = api(clever, cert.token, nxt).json()["data"]
+    assert len(body.json()["data"]) + len(rest) == 4
+
+
+def test_school_filter_keeps_events_about_that_school(clever, cert) -> None:
+    world = clever.world
+    schools = {s["sis_id"]: s["id"] for s in world.records(cert.id, "schools")}
+    secs = {s["sis_id"]: s for s in world.records(cert.id, "sections")}
+    world.update_record("sections", secs["SEC-HS-BIO"]["id"], period="P1")
+    world.update_record("sections", secs["SEC-ELM-HR1"]["id"], period="P1")
+    feed = events(clever, cert.token, school=schools["S-HS"])
+    assert [e["data"]["object"]["sis_id"] for e in feed] == ["SEC-HS-BIO"]

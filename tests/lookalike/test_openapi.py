@@ -99,3 +99,30 @@ def test_the_validator_rejects_wrong_records(clever) -> None:
         "data": {"object": {**good, "nickname": "x"}},
     }
     assert problems("v3.0-events.yml", "EventResponse", {"data": event})
+
+
+NESTED = {
+    "schools/{school}/users": "UsersResponse",
+    "schools/{school}/sections": "SectionsResponse",
+    "sections/{section}/users": "UsersResponse",
+    "sections/{section}/term": "TermResponse",
+    "users/{teacher}/sections": "SectionsResponse",
+    "users/{teacher}/mystudents": "UsersResponse",
+    "users/{student}/mycontacts": "UsersResponse",
+}
+
+
+def test_nested_endpoints_validate(clever) -> None:
+    world = clever.world
+    d = world.district_named("Certification ISD")
+    section = next(s for s in world.records(d.id, "sections") if s["term_id"] and s["teacher"])
+    ids = {
+        "school": section["school"],
+        "section": section["id"],
+        "teacher": section["teacher"],
+        "student": next(u["id"] for u in world.users(d.id) if u["name"]["last"] == "Multiclass"),
+    }
+    for template, definition in NESTED.items():
+        body = get(clever, d.token, "/v3.0/" + template.format(**ids))
+        assert body["data"], template
+        assert problems("v3.0.yml", definition, body) == [], template

@@ -135,3 +135,13 @@ def test_unknown_token_on_me_is_permanent():
     responses.get(f"{API}/v3.0/me", status=401, json={"message": "invalid token"})
     with pytest.raises(clever_oauth.CleverRejected):
         clever_oauth.fetch_me(access_token="tok")
+
+
+def test_environment_proxy_is_read_once_for_clevers_hosts(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "api.clever.com")
+    monkeypatch.setattr(clever_oauth, "_local", type(clever_oauth._local)())
+    session = clever_oauth._session()
+    assert session.trust_env is False
+    assert session.proxies == {"https://clever.com": "http://proxy.example:3128"}
+    assert clever_oauth._session() is session

@@ -83,13 +83,20 @@ def test_teacher_sees_sections_with_students_and_co_teachers(
     assert page.index("Math 4") < page.index("Reading 4")
     assert "Old section" not in page
     math_card = page[page.index("Math 4") : page.index("Reading 4")]
-    assert "Elizabeth Hoover" in math_card
+    assert "Co-teachers:" in math_card and "Elizabeth Hoover" in math_card
     assert "Dewey Largo" not in math_card  # archived co-teacher link
     assert "Bart Simpson" in math_card and "Lisa Simpson" in math_card
     assert "Milhouse" not in page  # archived enrolment
     assert "Students (2)" in math_card
     reading_card = page[page.index("Reading 4") :]
     assert "Lisa Simpson" in reading_card and "Bart Simpson" not in reading_card
+
+
+def test_co_teacher_sees_who_is_primary(client, roster):
+    _login(client, roster["co_teacher"], "teacher")
+    page = client.get("/").content.decode()
+    assert "Also teaching:" in page and "Edna Krabappel (primary)" in page
+    assert "Reading 4" not in page
 
 
 def test_teacher_home_query_count_does_not_grow_with_sections(
@@ -112,7 +119,7 @@ def test_student_sees_sections_and_teachers(client, roster, django_assert_num_qu
     page = response.content.decode()
     rows = page.split('data-testid="section"')[1:]
     assert len(rows) == 2
-    assert "Math 4" in rows[0] and "Edna Krabappel, Elizabeth Hoover" in rows[0]
+    assert "Math 4" in rows[0] and "Edna Krabappel (primary), Elizabeth Hoover" in rows[0]
     assert "Reading 4" in rows[1] and "Edna Krabappel" in rows[1]
     assert "Bart" not in page  # classmates are not listed to students
 

@@ -133,6 +133,30 @@ def test_portal_login_from_the_look_alike_portal_page(client, clever, demo):
     assert _logged_in_as(client).clever_id == teacher["id"]
 
 
+def test_instant_login_link_without_state_completes(client, clever, demo, settings):
+    student = demo.one("student")
+    link = requests.get(
+        f"{clever.base_url}/oauth/instant-login",
+        params={
+            "client_id": settings.CLEVER_CLIENT_ID,
+            "district_id": demo.district_id,
+            "login_as": student["id"],
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert link.status_code in (302, 303)
+    landing = link.headers["Location"]
+    assert landing.startswith(settings.CLEVER_REDIRECT_URI) and "state" not in query(landing)
+    bounce = client.get(path_and_query(landing))
+    assert bounce.status_code == 302 and query(bounce["Location"])["state"]
+    response = client.get(path_and_query(at_clever(bounce["Location"], student["id"])))
+    assert response.status_code == 302
+    assert _logged_in_as(client).clever_id == student["id"]
+    assert LoginRecord.objects.get().entry_point == "portal"
+    assert token_posts(clever.world) == 1
+
+
 def test_endless_state_less_callbacks_stop_on_a_friendly_page(client, clever, demo):
     teacher = demo.one("teacher")
     for _ in range(3):
@@ -492,15 +516,25 @@ def test_no_log_line_carries_a_code_or_token(client, clever, demo, caplog):
 # --- Hot path -------------------------------------------------------------------------------------
 
 
-def test_returning_user_callback_query_count(client, clever, demo, django_assert_max_num_queries):
+def test_returning_user_callback_query_count(client, clever, demo, django_assert_num_queries):
     teacher = demo.one("teacher")
-    button_login(client, teacher["id"])
+    button_login(Client(), teacher["id"])  # yesterday, on another device
     callback_url = at_clever(start_login(client), teacher["id"])
-    # Redeemed-code check and insert, session, district, account and roles (no writes: nothing
-    # changed), request.user, new session key, last_login, LoginRecord; savepoints count here.
-    with django_assert_max_num_queries(23):
+    # session; redeemed code; district; account; roles (unchanged: no write, no transaction);
+    # then one transaction: new session key (exists?, insert, delete old), last_login,
+    # LoginRecord; the session's final save. Savepoints are the test's own transaction.
+    with django_assert_num_queries(20) as ctx:
         response = client.get(path_and_query(callback_url))
     assert response.status_code == 302
+    writes = [
+        q["sql"].split(" (")[0]
+        for q in ctx.captured_queries
+        if q["sql"][:6] in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert not any("accounts_user" in w and "last_login" not in w for w in writes), writes
+    assert not any("rostering_userrole" in w for w in writes), writes
+    real = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(real) == 12
 
 
 # --- OpenID Connect -------------------------------------------------------------------------------
@@ -574,3 +608,28 @@ def test_oidc_tampered_id_token_is_refused(clever, demo, oidc, settings):
     flipped = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
     with pytest.raises(clever_oauth.IdTokenInvalid):
         clever_oauth.validate_id_token(id_token=f"{header}.{payload}.{flipped}", nonce="n1")
+
+
+def test_unsupported_type_page_names_what_is_supported(client, clever, demo, settings):
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["student"]
+    response, _ = button_login(
+        client, demo.one("teacher", where=lambda u: len(u["roles"]) == 1)["id"]
+    )
+    assert response.status_code == 403
+    page = text(response)
+    assert "with a teacher account" in page and "(students)" in page
+    _nothing_written()
+
+
+def test_redeemed_code_hashes_are_pruned_after_a_day(client, clever, demo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sso.services import redeemed_codes_prune
+
+    button_login(client, demo.one("teacher")["id"])
+    assert redeemed_codes_prune() == 0
+    RedeemedCode.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert redeemed_codes_prune() == 1
+    assert not RedeemedCode.objects.exists()

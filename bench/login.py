@@ -1,0 +1,319 @@
+"""Benchmark complete Clever logins: our button → Clever's authorize → our callback → home page.
+
+Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
+
+- the Clever look-alike in its own single-process threaded server (its state lives in memory),
+- the product under gunicorn, both on loopback, pointed at each other,
+
+then drives complete logins with N concurrent virtual users (each its own cookie jar) for a
+bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
+login and of the callback alone, and errors. SQLite by default (a file under var/); PostgreSQL
+when DATABASE_URL is set. The look-alike's ``login_as`` stands in for the person's click on
+Clever's page; the product itself never uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
+
+LOOKALIKE_SERVER = """
+import os, socket, threading, django
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from cleverlike.server import QuietRequestHandler
+from cleverlike.world import world
+
+
+class Server(ThreadedWSGIServer):
+    # Django's dev server writes headers and body separately; without TCP_NODELAY every
+    # keep-alive request waits ~40 ms for a delayed ACK (a look-alike artifact, not Clever's).
+    def get_request(self):
+        sock, addr = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, addr
+
+
+world.reset()
+httpd = Server(("127.0.0.1", int(os.environ["BENCH_LOOKALIKE_PORT"])), QuietRequestHandler)
+httpd.daemon_threads = True
+httpd.set_app(WSGIHandler())
+print("ready", flush=True)
+httpd.serve_forever()
+"""
+
+
+# Sync the district first (the sync's own service), so home pages show real class lists.
+SYNC_DISTRICTS = """
+import sys, django
+django.setup()
+from rostering.services import district_ensure_connected, district_sync
+for clever_id in sys.argv[1:]:
+    district = district_ensure_connected(clever_id=clever_id)
+    run = district_sync(district=district)
+    print(f"synced {district.name}: {run.status}", flush=True)
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children processes, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {url} did not come up within {seconds:.0f}s")
+
+
+@dataclass
+class Level:
+    concurrency: int
+    logins: list[float] = field(default_factory=list)
+    callbacks: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def one_login(session: requests.Session, product: str, user_id: str, level: Level) -> None:
+    """One complete login in this virtual user's browser; records latencies or the error."""
+    session.cookies.clear()
+    started = time.perf_counter()
+    try:
+        r = session.get(f"{product}/sso/clever/login", allow_redirects=False, timeout=30)
+        if r.status_code != 302:
+            return level.error(f"login start {r.status_code}")
+        authorize = r.headers["Location"]
+        params = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
+        params["login_as"] = user_id
+        r = session.get(
+            f"{authorize.split('?', 1)[0]}?{urlencode(params)}", allow_redirects=False, timeout=30
+        )
+        if r.status_code not in (302, 303):
+            return level.error(f"authorize {r.status_code}")
+        callback = r.headers["Location"]
+        t0 = time.perf_counter()
+        r = session.get(callback, allow_redirects=False, timeout=30)
+        level.callbacks.append(time.perf_counter() - t0)
+        if r.status_code != 302:
+            return level.error(f"callback {r.status_code}")
+        r = session.get(f"{product}{r.headers['Location']}", timeout=30)
+        if r.status_code != 200 or "Logged in as" not in r.text:
+            return level.error(f"home {r.status_code}")
+    except requests.RequestException as exc:
+        return level.error(type(exc).__name__)
+    level.logins.append(time.perf_counter() - started)
+
+
+def run_level(
+    product: str, users: list[str], concurrency: int, max_logins: int, max_seconds: float
+) -> Level:
+    level = Level(concurrency)
+    lock = threading.Lock()
+    counter = {"n": 0}
+    deadline = time.monotonic() + max_seconds
+
+    def worker(offset: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            with lock:
+                if counter["n"] >= max_logins:
+                    return
+                n = counter["n"]
+                counter["n"] += 1
+            one_login(session, product, users[(n + offset) % len(users)], level)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    level.seconds = time.perf_counter() - started
+    return level
+
+
+def first_district(lookalike: str) -> tuple[str, str]:
+    """(district id, district token) of the first connected district, from Clever's token list."""
+    tokens = requests.get(
+        f"{lookalike}/oauth/tokens",
+        params={"owner_type": "district"},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=10,
+    ).json()["data"]
+    return tokens[0]["owner"]["id"], tokens[0]["access_token"]
+
+
+def district_users(lookalike: str, token: str, limit: int) -> list[str]:
+    """Teachers and students of the district, read through Clever's own Data API."""
+    ids: list[str] = []
+    for role in ("teacher", "student"):
+        body = requests.get(
+            f"{lookalike}/v3.0/users",
+            params={"role": role, "limit": limit},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        ids += [item["data"]["id"] for item in body["data"]]
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,10,50", help="concurrent users per level")
+    parser.add_argument("--logins", type=int, default=300, help="max logins per level")
+    parser.add_argument("--seconds", type=float, default=20.0, help="max seconds per level")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--users", type=int, default=40, help="distinct people per role")
+    parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
+    args = parser.parse_args()
+
+    product_port, lookalike_port = free_port(), free_port()
+    product = f"http://127.0.0.1:{product_port}"
+    lookalike = f"http://127.0.0.1:{lookalike_port}/clever"
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    env = {
+        **os.environ,
+        # DEBUG on only because production mode refuses an http:// redirect URI and the
+        # look-alike; the product's code path is the same.
+        "DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "CLEVER_CLIENT_ID": CLIENT_ID,
+        "CLEVER_CLIENT_SECRET": CLIENT_SECRET,
+        "CLEVER_OAUTH_BASE_URL": lookalike,
+        "CLEVER_API_BASE_URL": lookalike,
+        "CLEVER_REDIRECT_URI": f"{product}/sso/clever/callback/",
+        "CLEVER_REDIRECT_URIS": f"{product}/sso/clever/callback/",
+        "CLEVER_LOOKALIKE_ENABLED": "1",
+        "BENCH_LOOKALIKE_PORT": str(lookalike_port),
+    }
+    subprocess.run(
+        [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    procs: list[subprocess.Popen] = []
+    try:
+        procs.append(
+            subprocess.Popen(
+                [PY, "-c", LOOKALIKE_SERVER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(Path(PY).parent / "gunicorn"),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{product_port}",
+                    "--workers",
+                    str(args.workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(args.threads),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        wait_for(f"{lookalike}/.well-known/openid-configuration")
+        wait_for(f"{product}/healthz")
+        district_id, token = first_district(lookalike)
+        if not args.no_sync:
+            subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
+        users = district_users(lookalike, token, args.users)
+        db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        print(
+            f"bench-login: {len(users)} people, gunicorn {args.workers}x{args.threads} gthread, "
+            f"{db}, look-alike single process, {os.cpu_count()} CPUs"
+        )
+        print("cpu ms/login: product (gunicorn, all workers) / look-alike, per completed login")
+        # First logins provision accounts and warm caches; not measured.
+        run_level(product, users, 4, len(users), 120)
+        print(
+            f"{'users':>5} {'logins':>7} {'logins/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'cb p50':>8} {'cb p99':>8} {'cpu ms/login':>17} errors"
+        )
+        lookalike_proc, product_proc = procs
+        for concurrency in (int(c) for c in args.levels.split(",")):
+            cpu_before = cpu_seconds(product_proc.pid), cpu_seconds(lookalike_proc.pid)
+            level = run_level(product, users, concurrency, args.logins, args.seconds)
+            cpu_after = cpu_seconds(product_proc.pid), cpu_seconds(lookalike_proc.pid)
+            rate = len(level.logins) / level.seconds
+            done = max(1, len(level.logins))
+            cpu = "/".join(
+                f"{(after - before) / done * 1000:.0f}"
+                for before, after in zip(cpu_before, cpu_after, strict=True)
+            )
+            print(
+                f"{concurrency:>5} {len(level.logins):>7} {rate:>9.1f} "
+                f"{pct(level.logins, 50) * 1000:>8.1f} {pct(level.logins, 99) * 1000:>8.1f} "
+                f"{pct(level.callbacks, 50) * 1000:>8.1f} {pct(level.callbacks, 99) * 1000:>8.1f} "
+                f"{cpu:>17} {sum(level.errors.values())} {level.errors or ''}",
+                flush=True,
+            )
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()
