@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,15 +18,6 @@ from rostering.services import district_connections_refresh, district_sync
 from sso.models import LoginRecord
 
 pytestmark = pytest.mark.django_db
-
-# On PostgreSQL the sync's bulk insert of users (rostering/sync/pg.py) does not fill the sis_id
-# column the sso branch added to accounts.User, so a first sync fails there until that is fixed
-# at merge. Strict: the test turns XPASS (a failure) once fixed, to drop the marker.
-PG_USER_INSERT = pytest.mark.xfail(
-    settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    strict=True,
-    reason="rostering/sync/pg.py inserts users without accounts.User.sis_id (NOT NULL)",
-)
 
 
 @pytest.fixture
@@ -60,7 +50,6 @@ def _first(world, district: District, role: str) -> str:
     return world.users(district.clever_id, role=role)[0]["id"]
 
 
-@PG_USER_INSERT
 def test_a_not_launched_district_syncs_and_writes_rows(production, district, staff):
     launch = timezone.localdate() + dt.timedelta(days=7)
     services.connection_schedule_launch(
