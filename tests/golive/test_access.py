@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from golive.models import ChecklistRun, DistrictConnection
-from tests.golive.conftest import clever_id, make_district
+from tests.golive.factories import clever_id, make_district
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from accounts.models import User
 from golive import services
 from golive.models import ChecklistRun
 from sso.models import LoginRecord
-from tests.golive.conftest import clever_id, make_district, make_roster, make_run
+from tests.golive.factories import clever_id, make_district, make_roster, make_run
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -8,7 +8,7 @@ from django.urls import reverse
 from golive import checklist, services
 from golive.models import ChecklistRun
 from sso.models import LoginRecord
-from tests.golive.conftest import make_district
+from tests.golive.factories import make_district
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from golive import checklist
 from golive.models import ChecklistRun
 from rostering.models import District
 from sso.models import LoginRecord
-from tests.golive.conftest import make_district, make_run
+from tests.golive.factories import make_district, make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from golive.models import DistrictConnection, LaunchTester
 from rostering.models import District
-from tests.golive.conftest import clever_id, make_district
+from tests.golive.factories import clever_id, make_district
 
 pytestmark = pytest.mark.django_db
 

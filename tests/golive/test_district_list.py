@@ -12,7 +12,7 @@ from django.urls import reverse
 from golive import services
 from golive.selectors import district_rows
 from rostering.models import School, Section
-from tests.golive.conftest import clever_id, make_district, make_roster, make_run, make_user
+from tests.golive.factories import clever_id, make_district, make_roster, make_run, make_user
 
 pytestmark = pytest.mark.django_db
 

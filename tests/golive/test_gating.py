@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from golive import services
 from golive.selectors import sso_block_reason
-from tests.golive.conftest import make_district, make_user
+from tests.golive.factories import make_district, make_user
 
 pytestmark = pytest.mark.django_db
 
