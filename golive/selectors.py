@@ -28,13 +28,10 @@ def checklist_latest() -> ChecklistRun | None:
 
 
 def _connection_for(district: District) -> DistrictConnection | None:
-    return (
-        DistrictConnection.objects.filter(
-            Q(district=district) | Q(clever_district_id=district.clever_id)
-        )
-        .order_by("-district_id")
-        .first()
-    )
+    # Linked by foreign key once an ops action touched it, by Clever ID before that (unique).
+    return DistrictConnection.objects.filter(
+        Q(district=district) | Q(clever_district_id=district.clever_id)
+    ).first()
 
 
 def sso_block_reason(*, district: District, user: User | None) -> str | None:
