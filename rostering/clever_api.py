@@ -239,12 +239,14 @@ class _Fields:
             where=self.where,
         )
 
-    def text(self, key: str, source: Mapping[str, Any] | None = None, *, label: str = "") -> str:
+    def text(self, key: str, source: Mapping[str, Any] | None = None, prefix: str = "") -> str:
         value = (self.raw if source is None else source).get(key)
+        if value.__class__ is str:  # the common case, first: this runs millions of times
+            return value
         if value is None:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(f"field {label or key!r} should be a string, got {_kind(value)}")
+            raise self.fail(f"field {prefix + key!r} should be a string, got {_kind(value)}")
         return str(value)
 
     def obj(self, key: str, source: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -353,7 +355,8 @@ def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -
             continue
         data = f.obj(role, raw_roles)
         credentials = f.obj("credentials", data)
-        grade_raw = f.text("grade", data, label=f"roles.{role}.grade")
+        prefix = f"roles.{role}."
+        grade_raw = f.text("grade", data, prefix)
         relationships: tuple[StudentRelationshipRecord, ...] = ()
         if role == "contact":
             rels = data.get("student_relationships") or []
@@ -370,7 +373,7 @@ def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -
                 )
             relationships = tuple(seen.values())
         schools = f.ids("schools", data)
-        school = f.text("school", data, label=f"roles.{role}.school")
+        school = f.text("school", data, prefix)
         if school and school not in schools:
             schools = (school, *schools)
         parsed.append(
@@ -378,11 +381,11 @@ def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -
                 role=role,
                 school=school,
                 schools=schools,
-                sis_id=f.text("sis_id", data, label=f"roles.{role}.sis_id"),
+                sis_id=f.text("sis_id", data, prefix),
                 number=f.text(_ROLE_NUMBER_FIELD.get(role, "-"), data),
-                state_id=f.text("state_id", data, label=f"roles.{role}.state_id"),
+                state_id=f.text("state_id", data, prefix),
                 district_username=f.text("district_username", credentials),
-                title=f.text("title", data, label=f"roles.{role}.title"),
+                title=f.text("title", data, prefix),
                 grade=normalize_grade(grade_raw),
                 grade_raw=grade_raw,
                 relationships=relationships,
@@ -390,9 +393,9 @@ def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -
         )
     return UserRecord(
         id=f.id,
-        first_name=f.text("first", name, label="name.first"),
-        last_name=f.text("last", name, label="name.last"),
-        middle_name=f.text("middle", name, label="name.middle"),
+        first_name=f.text("first", name, "name."),
+        last_name=f.text("last", name, "name."),
+        middle_name=f.text("middle", name, "name."),
         email=f.text("email"),
         roles=tuple(parsed),
     )

@@ -106,8 +106,16 @@ class Synced(models.Model):
     clever_id = models.CharField(max_length=64, unique=True)
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
     archived_at = models.DateTimeField(null=True, blank=True)
+    # No database constraint: a sync writes this on up to millions of rows, and a per-row
+    # foreign-key check at commit would cost a third of a first sync. Deleting a run still
+    # clears it (Django applies SET_NULL).
     last_seen_run = models.ForeignKey(
-        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SyncRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     sync_digest = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -177,8 +185,16 @@ class Membership(models.Model):
     """Fields every synced association carries (archived, never deleted)."""
 
     archived_at = models.DateTimeField(null=True, blank=True)
+    # No database constraint: a sync writes this on up to millions of rows, and a per-row
+    # foreign-key check at commit would cost a third of a first sync. Deleting a run still
+    # clears it (Django applies SET_NULL).
     last_seen_run = models.ForeignKey(
-        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SyncRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -248,6 +248,7 @@ class Sync:
                 archived = store.archive(self.keep)
                 for name, n in archived.items():
                     counts[name]["archived"] = n
+                self.progress(f"archived: {sum(archived.values())} rows not seen by this run")
                 reasons = self._guard(live, archived, store.staged.get("users", 0))
                 if reasons:
                     plan = {
@@ -275,7 +276,9 @@ class Sync:
                 if fields:
                     district.save(update_fields=[*fields, "updated_at"])
         except _Rollback:
-            pass
+            self.progress("dry run: rolled back, nothing written")
+        else:
+            self.progress("committed")
         counts["errors"] = {"count": self.error_count}
         if run.dry_run and plan:
             plan = {"reasons": plan["reasons"], "archive": _plan_counts(plan["archive"])}
