@@ -44,13 +44,13 @@ beat: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
-## bench: the sync benchmark into PostgreSQL (DATABASE_URL): 10k and 100k students; ARGS=--million adds 1M
-bench: install
-	DEBUG=1 $(BIN)/python bench/sync.py $(ARGS)
-
 ## bench-login: complete Clever logins at 1, 10 and 50 concurrent users (gunicorn + look-alike)
 bench-login: install
 	$(BIN)/python bench/login.py $(ARGS)
+
+## bench: the sync benchmark into PostgreSQL (DATABASE_URL): 10k and 100k students; ARGS=--million adds 1M
+bench: install
+	DEBUG=1 $(BIN)/python bench/sync.py $(ARGS)
 
 ## bench-lookalike: load and page a synthetic 100k-student district in the Clever look-alike
 bench-lookalike: install

@@ -18,6 +18,8 @@ from rostering.models import (
 )
 
 ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
+# What the home pages show of a person (fewer columns: these pages list many people).
+_PERSON = ("user__username", "user__first_name", "user__last_name", "user__preferred_name")
 # Which home a multi-role person sees when we do not know how they logged in.
 _ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
 
@@ -62,6 +64,7 @@ def _active_teachers() -> Prefetch:
         "teacher_links",
         queryset=SectionTeacher.objects.filter(archived_at=None, user__archived_at=None)
         .select_related("user")
+        .only("section_id", "user_id", "position", *_PERSON)
         .order_by("position", "user__last_name", "user__first_name"),
         to_attr="active_teacher_links",
     )
@@ -72,6 +75,7 @@ def _active_students() -> Prefetch:
         "student_links",
         queryset=SectionStudent.objects.filter(archived_at=None, user__archived_at=None)
         .select_related("user")
+        .only("section_id", "user_id", *_PERSON)
         .order_by("user__last_name", "user__first_name", "user_id"),
         to_attr="active_student_links",
     )

@@ -71,20 +71,41 @@ for clever_id in sys.argv[1:]:
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children processes, from /proc."""
+def cpu_seconds(pid: int = 0, *, command: str = "", marker: str = "") -> float:
+    """User + system CPU seconds, from /proc, of ``pid`` and its children, or of the processes
+    whose command is ``command`` and whose command line contains ``marker``."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
+        fields = tail.split()
+        name = head.split("(", 1)[1]
+        if command and name == command and marker:
+            try:
+                if marker not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    continue
+            except OSError:
+                continue
+        if (pid and pid in (int(entry.name), int(fields[1]))) or (command and name == command):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def cpu_now(product_pid: int, lookalike_pid: int, database: str) -> tuple[float, ...]:
+    """CPU seconds so far: product, look-alike, PostgreSQL backends serving ``database`` (the
+    server is shared with other work), this load generator."""
+    own = os.times()
+    return (
+        cpu_seconds(product_pid),
+        cpu_seconds(lookalike_pid),
+        cpu_seconds(command="postgres", marker=f" {database} ") if database else 0.0,
+        own.user + own.system,
+    )
 
 
 def free_port() -> int:
@@ -276,11 +297,15 @@ def main() -> None:
             subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
         users = district_users(lookalike, token, args.users)
         db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
         print(
             f"bench-login: {len(users)} people, gunicorn {args.workers}x{args.threads} gthread, "
             f"{db}, look-alike single process, {os.cpu_count()} CPUs"
         )
-        print("cpu ms/login: product (gunicorn, all workers) / look-alike, per completed login")
+        print(
+            "cpu ms/login: product (gunicorn, all workers) / look-alike / PostgreSQL backends of "
+            "this database (0 on SQLite) / this load generator, per completed login"
+        )
         # First logins provision accounts and warm caches; not measured.
         run_level(product, users, 4, len(users), 120)
         print(
@@ -289,9 +314,9 @@ def main() -> None:
         )
         lookalike_proc, product_proc = procs
         for concurrency in (int(c) for c in args.levels.split(",")):
-            cpu_before = cpu_seconds(product_proc.pid), cpu_seconds(lookalike_proc.pid)
+            cpu_before = cpu_now(product_proc.pid, lookalike_proc.pid, pg_database)
             level = run_level(product, users, concurrency, args.logins, args.seconds)
-            cpu_after = cpu_seconds(product_proc.pid), cpu_seconds(lookalike_proc.pid)
+            cpu_after = cpu_now(product_proc.pid, lookalike_proc.pid, pg_database)
             rate = len(level.logins) / level.seconds
             done = max(1, len(level.logins))
             cpu = "/".join(

@@ -125,6 +125,8 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
         raise LoginFailure("clever_rejected", str(exc)) from None
     if clever_user.id != user_id:
         raise LoginFailure("clever_rejected", "the user record is not the one who logged in")
+    if district_id and clever_user.district_id and district_id != clever_user.district_id:
+        raise LoginFailure("clever_rejected", "the login's district is not the user's district")
     district_id = district_id or clever_user.district_id
 
     as_type = admitted_type(login_type=login_type, clever_user=clever_user)
