@@ -674,10 +674,10 @@ class CleverClient:
         return self.pages(EVENTS_PATH, **params)
 
     def latest_event_id(self) -> str:
-        """GET /v3.0/events?ending_before=...: the newest event id ("" when there are none)."""
+        """GET /v3.0/events page by page: the newest event id ("" when there are none)."""
         # Events are ascending; the newest is the last one of the last page. Clever documents
-        # ``ending_before`` but not an ordering flag, so read forward from nothing but keep only
-        # the last id (events are kept 30 days, so this stays bounded).
+        # no "newest first" flag, so read forward and keep only the last id (events are kept
+        # 30 days, so this stays bounded).
         last = ""
         for page in self.events():
             last = str(page.items[-1].get("id") or last)

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # The most SyncError rows one run records; beyond it only the count grows.
 MAX_RECORDED_ERRORS = 1000
+# Rows held before they are staged (bounds memory whatever the page size).
+STAGE_CHUNK_ROWS = 20000
 # Namespace of our PostgreSQL advisory locks (the second key is the district's pk).
 _LOCK_NAMESPACE = 0x5C1E
 
@@ -198,7 +200,14 @@ class Sync:
         total = 0
         for page in client.pages(spec.path):
             batch: dict[str, list[tuple[Any, ...]]] = {}
+            pending = 0
             for position, raw in enumerate(page.items, start=1):
+                if pending >= STAGE_CHUNK_ROWS:
+                    # A page of sections carries ~30 enrolments each: stage in chunks so the
+                    # rows of one page never pile up.
+                    for name, items in batch.items():
+                        store.stage(name, items)
+                    batch, pending = {}, 0
                 try:
                     _, rows = specs.parse_and_rows(spec, raw, page.where, roles)
                 except clever_api.CleverMalformedError as exc:
@@ -211,6 +220,7 @@ class Sync:
                     continue
                 for name, items in specs.iter_rows(rows):
                     batch.setdefault(name, []).extend(items)
+                    pending += len(items)
             for name, items in batch.items():
                 store.stage(name, items)
             total += len(page.items)

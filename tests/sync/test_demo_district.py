@@ -204,3 +204,14 @@ def test_multi_district_isolation(cert, lake, clever):
     assert sync(cert).status == "succeeded"
     assert User.objects.filter(district=lake, archived_at__isnull=True).count() == 9
     assert CERT not in result.disconnected
+
+
+@pytest.mark.parametrize("state", ["paused", "error"])
+def test_a_paused_or_failing_district_still_syncs_what_it_shares(cert, clever, state):
+    # 9. District states: Clever keeps sharing (last year's data when paused); we mirror it.
+    sync(cert)
+    clever.world.update_record("districts", CERT, state=state, name="Certification ISD (old)")
+    run = sync(cert)
+    assert totals(run, "archived") == 0 and run.counts["users"]["unchanged"] == 89
+    cert.refresh_from_db()
+    assert cert.name == "Certification ISD (old)"
