@@ -177,6 +177,16 @@ CLEVER_SYNC_PAGE_SIZE = env.int("CLEVER_SYNC_PAGE_SIZE", default=10000)
 # Upper bound on one district's sync; the broker's visibility timeout is set above it.
 CLEVER_SYNC_MAX_SECONDS = env.int("CLEVER_SYNC_MAX_SECONDS", default=4 * 3600)
 
+# Go-live
+# A rostering-only integration (Secure Sync without Clever SSO): the go-live checklist then asks
+# for a test sync with the production credentials instead of test logins.
+CLEVER_ROSTERING_ONLY = env.bool("CLEVER_ROSTERING_ONLY", default=False)
+if CLEVER_APP_ENVIRONMENT not in ("development", "production"):
+    raise ImproperlyConfigured(
+        "CLEVER_APP_ENVIRONMENT must be 'development' or 'production', "
+        f"got {CLEVER_APP_ENVIRONMENT!r}"
+    )
+
 # District tokens are encrypted at rest with these keys (first encrypts; all decrypt: rotatable).
 # Each is a urlsafe-base64 32-byte Fernet key. Development derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

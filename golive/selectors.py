@@ -1,20 +1,236 @@
-"""Reads about go-live state that other apps ask for."""
+"""Reads about go-live state: the latest checklist, the district list, launch gating."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from golive.models import ChecklistRun, DistrictConnection, LaunchTester
 
 if TYPE_CHECKING:
     from accounts.models import User
     from rostering.models import District
+
+State = DistrictConnection.State
+# A district whose last successful sync is older than this is shown as stale.
+SYNC_STALE_AFTER = dt.timedelta(hours=48)
+
+
+def checklist_latest() -> ChecklistRun | None:
+    """The most recent checklist run with its results, or None before the first check."""
+    return ChecklistRun.objects.prefetch_related("results").select_related("checked_by").first()
+
+
+def _connection_for(district: District) -> DistrictConnection | None:
+    # Linked by foreign key once an ops action touched it, by Clever ID before that (unique).
+    return DistrictConnection.objects.filter(
+        Q(district=district) | Q(clever_district_id=district.clever_id)
+    ).first()
 
 
 def sso_block_reason(*, district: District, user: User | None) -> str | None:
     """Why this district's users may not log in yet (not launched), or None when they may.
 
     SSO calls this after identifying the district. Secure Sync never does: launch does not
-    affect rostering.
+    affect rostering. Gating applies to the production Clever app only (the development app's
+    sandbox districts are for testing). Ops can always test: staff accounts, and the Clever users
+    listed as the district's launch testers, log in before launch.
     """
-    # The launch model (golive issue) decides; with no launch tracking every connected district
-    # may log in.
-    return None
+    if settings.CLEVER_APP_ENVIRONMENT != "production":
+        return None
+    if user is not None and user.is_staff:
+        return None
+    connection = _connection_for(district)
+    today = timezone.localdate()
+    if connection is None:
+        state = State.DISCONNECTED if district.status == State.DISCONNECTED else State.CONNECTED
+    else:
+        state = connection.effective_state(today=today, district_status=district.status)
+    if state == State.LAUNCHED:
+        return None
+    if (
+        connection is not None
+        and user is not None
+        and user.clever_id
+        and LaunchTester.objects.filter(
+            connection=connection, clever_user_id=user.clever_id
+        ).exists()
+    ):
+        return None
+    name = district.name or "your district"
+    if state == State.DISCONNECTED:
+        return (
+            f"{name} is no longer connected to this app through Clever, so you can't log in "
+            "with Clever. Please ask your school's Clever administrator."
+        )
+    if connection is not None and connection.launch_date and connection.launch_date > today:
+        return (
+            f"This app launches for {name} on {connection.launch_date:%B} "
+            f"{connection.launch_date.day}, {connection.launch_date.year}. From then on you can "
+            "log in here and from the Clever Portal."
+        )
+    return (
+        f"This app hasn't launched for {name} yet. Your school will let you know when it's "
+        "ready; until then you can't log in with Clever."
+    )
+
+
+# --- the district list --------------------------------------------------------------------------
+
+
+@dataclass
+class DistrictRow:
+    clever_district_id: str
+    name: str
+    state: str
+    state_label: str
+    launch_date: dt.date | None
+    launched_at: dt.datetime | None
+    linked: bool
+    schools: int = 0
+    sections: int = 0
+    students: int = 0
+    teachers: int = 0
+    testers: int = 0
+    last_sync_status: str = ""
+    last_sync_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    health: str = ""
+    # None when there is nothing to judge yet (not connected).
+    healthy: bool | None = None
+    note: str = ""
+
+    @property
+    def can_approve(self) -> bool:
+        return self.state == State.REQUESTED
+
+    @property
+    def can_schedule(self) -> bool:
+        return self.state in (State.CONNECTED, State.INVITED)
+
+    @property
+    def can_launch_now(self) -> bool:
+        return self.state == State.CONNECTED
+
+
+def _count(queryset, outer: str) -> Coalesce:
+    counted = (
+        queryset.filter(**{outer: OuterRef("pk")})
+        .order_by()
+        .values(outer)
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
+    if not row.linked:
+        return ("not connected yet", None)
+    if row.state == State.DISCONNECTED:
+        return ("disconnected", False)
+    if not row.last_sync_status:
+        return ("no sync yet", False)
+    if row.last_sync_status in ("failed", "needs_review"):
+        return (f"last sync {row.last_sync_status.replace('_', ' ')}", False)
+    if row.last_success_at is None:
+        return ("no successful sync yet", False)
+    if now - row.last_success_at > SYNC_STALE_AFTER:
+        return (f"stale: last good sync {row.last_success_at:%Y-%m-%d %H:%M} UTC", False)
+    return ("healthy", True)
+
+
+def district_rows() -> list[DistrictRow]:
+    """Every district we know (connections and Clever's token list) with counts and last sync.
+
+    Two queries whatever the number of districts: the districts with their counts and last
+    sync as subqueries, and the connection rows.
+    """
+    from rostering.models import District, School, Section, SyncRun, UserRole
+
+    live_roles = UserRole.objects.filter(archived_at__isnull=True, user__archived_at__isnull=True)
+    runs = SyncRun.objects.filter(district=OuterRef("pk"), dry_run=False).order_by("-created_at")
+    districts = District.objects.annotate(
+        n_schools=_count(School.objects.filter(archived_at__isnull=True), "district"),
+        n_sections=_count(Section.objects.filter(archived_at__isnull=True), "district"),
+        n_students=_count(live_roles.filter(role="student"), "user__district"),
+        n_teachers=_count(live_roles.filter(role="teacher"), "user__district"),
+        last_status=Subquery(runs.values("status")[:1]),
+        last_created=Subquery(runs.values("created_at")[:1]),
+        last_finished=Subquery(runs.values("finished_at")[:1]),
+        last_success=Subquery(
+            runs.filter(status=SyncRun.Status.SUCCEEDED)
+            .order_by("-finished_at")
+            .values("finished_at")[:1]
+        ),
+    )
+    connections = {
+        c.clever_district_id: c
+        for c in DistrictConnection.objects.annotate(n_testers=Count("testers"))
+    }
+    today = timezone.localdate()
+    now = timezone.now()
+    rows: list[DistrictRow] = []
+    for district in districts:
+        connection = connections.pop(district.clever_id, None)
+        if connection is not None:
+            state = connection.effective_state(today=today, district_status=district.status)
+        else:
+            state = State.DISCONNECTED if district.status == "disconnected" else State.CONNECTED
+        row = DistrictRow(
+            clever_district_id=district.clever_id,
+            name=district.name or (connection.name if connection else "") or district.clever_id,
+            state=state,
+            state_label=State(state).label,
+            launch_date=connection.launch_date if connection else None,
+            launched_at=connection.launched_at if connection else None,
+            linked=True,
+            schools=district.n_schools,
+            sections=district.n_sections,
+            students=district.n_students,
+            teachers=district.n_teachers,
+            testers=connection.n_testers if connection else 0,
+            last_sync_status=district.last_status or "",
+            last_sync_at=district.last_finished or district.last_created,
+            last_success_at=district.last_success,
+            note=connection.note if connection else "",
+        )
+        rows.append(row)
+    for connection in connections.values():
+        state = connection.effective_state(today=today, district_status="")
+        rows.append(
+            DistrictRow(
+                clever_district_id=connection.clever_district_id,
+                name=connection.name or connection.clever_district_id,
+                state=state,
+                state_label=State(state).label,
+                launch_date=connection.launch_date,
+                launched_at=connection.launched_at,
+                linked=False,
+                testers=connection.n_testers,
+                note=connection.note,
+            )
+        )
+    for row in rows:
+        row.health, row.healthy = _health(row, now)
+    order = {
+        s: i
+        for i, s in enumerate(
+            [
+                State.REQUESTED,
+                State.LAUNCHED,
+                State.CONNECTED,
+                State.INVITED,
+                State.DISCONNECTED,
+                State.DECLINED,
+            ]
+        )
+    }
+    rows.sort(key=lambda r: (order.get(r.state, 9), r.name.lower()))
+    return rows

@@ -1,5 +1,22 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from golive import views
+
 app_name = "golive"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.checklist, name="checklist"),
+    path("recheck/", views.recheck, name="recheck"),
+    path("districts/", views.districts, name="districts"),
+    path("districts/request/", views.district_request, name="district_request"),
+    path("districts/invite/", views.district_invite, name="district_invite"),
+    path("districts/<str:clever_id>/approve/", views.district_approve, name="district_approve"),
+    path("districts/<str:clever_id>/decline/", views.district_decline, name="district_decline"),
+    path("districts/<str:clever_id>/schedule/", views.district_schedule, name="district_schedule"),
+    path("districts/<str:clever_id>/launch/", views.district_launch, name="district_launch"),
+    path("districts/<str:clever_id>/testers/", views.district_tester_add, name="district_tester"),
+    path("report/", views.report, name="report"),
+    path("report.md", views.report_md, name="report_markdown"),
+]

@@ -70,6 +70,12 @@ def test_default_settings_admit_teachers_and_students_only(settings):
 
 def test_production_credentials_are_recorded(client, clever, demo, settings):
     settings.CLEVER_APP_ENVIRONMENT = "production"
+    # In production a district's users log in once it has launched (golive): launch it first.
+    from golive import services as golive_services
+
+    golive_services.connection_request_record(clever_district_id=demo.district_id, name="Demo")
+    golive_services.connection_approve(clever_district_id=demo.district_id, by=None)
+    golive_services.connection_launch_now(clever_district_id=demo.district_id, by=None)
     button_login(client, demo.one("teacher")["id"])
     assert LoginRecord.objects.get().production_credentials is True
 

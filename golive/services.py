@@ -1,0 +1,306 @@
+"""Writes for go-live: checklist runs, district connection decisions, launch dates, testers.
+
+Every change of a connection's state happens in one function here; each refuses, with a
+``GoLiveError`` whose message ops read, what Clever would not allow either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from golive import checklist
+from golive.models import ChecklistRun, CheckResult, DistrictConnection, LaunchTester
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+State = DistrictConnection.State
+CLEVER_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+
+
+class GoLiveError(Exception):
+    """An ops action we refuse, with a message that says why."""
+
+
+# --- checklist ----------------------------------------------------------------------------------
+
+
+def checklist_run(*, by: User | None = None) -> ChecklistRun:
+    """Evaluate every go-live step now and record the results as a new run."""
+    outcomes = [step() for step in checklist.STEPS]
+    with transaction.atomic():
+        run = ChecklistRun.objects.create(
+            checked_at=timezone.now(),
+            checked_by=by if by is not None and by.is_authenticated else None,
+            ready=all(o.status != checklist.FAIL for o in outcomes),
+        )
+        CheckResult.objects.bulk_create(
+            CheckResult(
+                run=run,
+                position=position,
+                key=o.key,
+                title=o.title,
+                status=o.status,
+                summary=o.summary,
+                evidence=o.evidence,
+                fix=o.fix if o.status == checklist.FAIL else "",
+            )
+            for position, o in enumerate(outcomes, start=1)
+        )
+    return run
+
+
+# --- district connections -----------------------------------------------------------------------
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _clean_clever_id(value: str, what: str = "district") -> str:
+    value = (value or "").strip().lower()
+    if not CLEVER_ID_RE.match(value):
+        raise GoLiveError(
+            f"{value or '(empty)'!r} is not a Clever {what} id: Clever ids are 24 hexadecimal "
+            "characters (Clever dashboard > the district's page)."
+        )
+    return value
+
+
+def _rostering_district(clever_district_id: str):
+    from rostering.models import District
+
+    return District.objects.filter(clever_id=clever_district_id).first()
+
+
+def _connection_for_update(clever_district_id: str) -> DistrictConnection:
+    """The connection row, locked; created for a district Clever's token list already holds."""
+    clever_district_id = _clean_clever_id(clever_district_id)
+    connection = (
+        DistrictConnection.objects.select_for_update()
+        .filter(clever_district_id=clever_district_id)
+        .first()
+    )
+    district = _rostering_district(clever_district_id)
+    if connection is None:
+        if district is None:
+            raise GoLiveError(
+                f"No district {clever_district_id} has asked to connect, been invited or connected."
+            )
+        connection = DistrictConnection.objects.create(
+            clever_district_id=clever_district_id,
+            name=district.name,
+            district=district,
+            state=State.CONNECTED,
+        )
+    elif district is not None and connection.district_id != district.pk:
+        connection.district = district
+        connection.name = connection.name or district.name
+        connection.save(update_fields=["district", "name", "updated_at"])
+    return connection
+
+
+def _current_state(connection: DistrictConnection) -> str:
+    return connection.effective_state(today=_today())
+
+
+def connection_request_record(
+    *, clever_district_id: str, name: str, note: str = "", by: User | None = None
+) -> DistrictConnection:
+    """Record a district's request to connect (Clever dashboard > Pending Requests)."""
+    clever_district_id = _clean_clever_id(clever_district_id)
+    name = name.strip()
+    if not name:
+        raise GoLiveError("A request needs the district's name.")
+    with transaction.atomic():
+        connection = (
+            DistrictConnection.objects.select_for_update()
+            .filter(clever_district_id=clever_district_id)
+            .first()
+        )
+        if connection is not None:
+            state = _current_state(connection)
+            if state not in (State.DECLINED, State.DISCONNECTED):
+                raise GoLiveError(
+                    f"{connection} is already {DistrictConnection.State(state).label.lower()}."
+                )
+        else:
+            district = _rostering_district(clever_district_id)
+            if district is not None and district.status == "connected":
+                raise GoLiveError(f"{district} is already connected.")
+            connection = DistrictConnection(clever_district_id=clever_district_id)
+        connection.name = name
+        connection.state = State.REQUESTED
+        connection.requested_at = timezone.now()
+        connection.note = note.strip()
+        connection.district = _rostering_district(clever_district_id)
+        connection.save()
+    return connection
+
+
+def connection_approve(*, clever_district_id: str, by: User | None) -> DistrictConnection:
+    """Approve a pending request: the district is connected and its data starts to sync."""
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        if state != State.REQUESTED:
+            raise GoLiveError(
+                f"Only a pending request can be approved; {connection} is "
+                f"{DistrictConnection.State(state).label.lower()}."
+            )
+        connection.state = State.CONNECTED
+        connection.decided_at = timezone.now()
+        connection.decided_by = by
+        connection.save()
+    return connection
+
+
+def connection_decline(
+    *, clever_district_id: str, by: User | None, reason: str = ""
+) -> DistrictConnection:
+    """Decline a pending request."""
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        if state != State.REQUESTED:
+            raise GoLiveError(
+                f"Only a pending request can be declined; {connection} is "
+                f"{DistrictConnection.State(state).label.lower()}."
+            )
+        connection.state = State.DECLINED
+        connection.decided_at = timezone.now()
+        connection.decided_by = by
+        if reason.strip():
+            connection.note = reason.strip()
+        connection.save()
+    return connection
+
+
+def _check_future(launch_date: dt.date, today: dt.date) -> None:
+    if launch_date <= today:
+        raise GoLiveError(
+            f"The launch date must be in the future (after {today:%Y-%m-%d}, today in UTC); "
+            f"got {launch_date:%Y-%m-%d}. Use Launch now to launch today."
+        )
+
+
+def connection_invite(
+    *,
+    clever_district_id: str,
+    name: str,
+    by: User | None,
+    launch_date: dt.date | None = None,
+) -> DistrictConnection:
+    """Invite a district to connect, optionally with a future launch date."""
+    clever_district_id = _clean_clever_id(clever_district_id)
+    today = _today()
+    if launch_date is not None:
+        _check_future(launch_date, today)
+    with transaction.atomic():
+        connection = (
+            DistrictConnection.objects.select_for_update()
+            .filter(clever_district_id=clever_district_id)
+            .first()
+        )
+        district = _rostering_district(clever_district_id)
+        if connection is None and district is not None and district.status == "connected":
+            raise GoLiveError(f"{district} is already connected.")
+        if connection is not None:
+            state = _current_state(connection)
+            if state == State.REQUESTED:
+                raise GoLiveError(
+                    f"{connection} has asked to connect: approve the request instead of inviting."
+                )
+            if state not in (State.DECLINED, State.DISCONNECTED, State.INVITED):
+                raise GoLiveError(
+                    f"{connection} is already {DistrictConnection.State(state).label.lower()}."
+                )
+        else:
+            connection = DistrictConnection(clever_district_id=clever_district_id)
+        connection.name = name.strip() or connection.name or (district.name if district else "")
+        if not connection.name:
+            raise GoLiveError("An invitation needs the district's name.")
+        connection.state = State.INVITED
+        connection.invited_at = timezone.now()
+        connection.decided_by = by
+        connection.district = district
+        connection.launch_date = launch_date
+        connection.save()
+    return connection
+
+
+def connection_schedule_launch(
+    *, clever_district_id: str, launch_date: dt.date, by: User | None
+) -> DistrictConnection:
+    """Set or change a district's future launch date (refused once the current one has passed)."""
+    today = _today()
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        # A passed date launched the district, unless it never connected (still only invited).
+        passed = connection.launch_date_passed(today=today) and state != State.INVITED
+        if passed or connection.state == State.LAUNCHED:
+            when = connection.launch_date or timezone.localdate(connection.launched_at)
+            raise GoLiveError(
+                f"{connection} launched on {when:%Y-%m-%d}: a launch date that has passed can no "
+                "longer be changed (Clever support can help if the launch must be undone)."
+            )
+        if state not in (State.CONNECTED, State.INVITED):
+            raise GoLiveError(
+                f"A launch date needs a connected or invited district; {connection} is "
+                f"{DistrictConnection.State(state).label.lower()}."
+            )
+        _check_future(launch_date, today)
+        connection.launch_date = launch_date
+        connection.decided_by = by
+        connection.save()
+    return connection
+
+
+def connection_launch_now(*, clever_district_id: str, by: User | None) -> DistrictConnection:
+    """Launch a connected district today: its users may log in and see the app in the Portal."""
+    today = _today()
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        if state == State.LAUNCHED:
+            raise GoLiveError(f"{connection} is already launched.")
+        if state != State.CONNECTED:
+            raise GoLiveError(
+                f"Only a connected district can launch; {connection} is "
+                f"{DistrictConnection.State(state).label.lower()}."
+            )
+        connection.state = State.LAUNCHED
+        connection.launch_date = today
+        connection.launched_at = timezone.now()
+        connection.launched_by = by
+        connection.save()
+    return connection
+
+
+def launch_tester_add(
+    *, clever_district_id: str, clever_user_id: str, by: User, note: str = ""
+) -> LaunchTester:
+    """Let one Clever user of a district log in before the district launches."""
+    clever_user_id = _clean_clever_id(clever_user_id, "user")
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        tester, _ = LaunchTester.objects.update_or_create(
+            connection=connection,
+            clever_user_id=clever_user_id,
+            defaults={"note": note.strip(), "added_by": by},
+        )
+    return tester
+
+
+def launch_tester_remove(*, clever_district_id: str, clever_user_id: str) -> int:
+    """Stop letting a Clever user log in before launch; how many rows went."""
+    deleted, _ = LaunchTester.objects.filter(
+        connection__clever_district_id=clever_district_id, clever_user_id=clever_user_id
+    ).delete()
+    return deleted

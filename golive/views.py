@@ -1,0 +1,175 @@
+"""Ops pages for go-live: the checklist, the district list and its actions, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from golive import forms, selectors, services
+from golive.report import certification_report, report_markdown
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous visitors go to the login page; logged-in non-staff users get 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied("Go-live pages are for staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@staff_required
+def checklist(request: HttpRequest) -> HttpResponse:
+    return render(request, "golive/checklist.html", {"run": selectors.checklist_latest()})
+
+
+@require_POST
+@staff_required
+def recheck(request: HttpRequest) -> HttpResponse:
+    run = services.checklist_run(by=request.user)
+    if run.ready:
+        messages.success(request, "Re-checked: every step passes. Ready to go live.")
+    else:
+        messages.warning(request, "Re-checked: some steps fail; see how to fix them below.")
+    return redirect("golive:checklist")
+
+
+@require_GET
+@staff_required
+def districts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "golive/districts.html",
+        {
+            "rows": selectors.district_rows(),
+            "request_form": forms.RequestForm(),
+            "invite_form": forms.InviteForm(),
+        },
+    )
+
+
+def _act(
+    request: HttpRequest, form: django_forms.Form | None, action: Callable[..., str]
+) -> HttpResponse:
+    """Run one service with the form's data; report success or the refusal as a message."""
+    if form is not None and not form.is_valid():
+        messages.error(request, forms.first_error(form))
+        return redirect("golive:districts")
+    try:
+        result = action(**(form.cleaned_data if form is not None else {}))
+    except services.GoLiveError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, result)
+    return redirect("golive:districts")
+
+
+@require_POST
+@staff_required
+def district_request(request: HttpRequest) -> HttpResponse:
+    def action(*, clever_district_id: str, name: str, note: str) -> str:
+        c = services.connection_request_record(
+            clever_district_id=clever_district_id, name=name, note=note, by=request.user
+        )
+        return f"Recorded {c}'s request to connect."
+
+    return _act(request, forms.RequestForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def district_invite(request: HttpRequest) -> HttpResponse:
+    def action(*, clever_district_id: str, name: str, launch_date) -> str:
+        c = services.connection_invite(
+            clever_district_id=clever_district_id,
+            name=name,
+            launch_date=launch_date,
+            by=request.user,
+        )
+        return f"Invited {c}."
+
+    return _act(request, forms.InviteForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def district_approve(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action() -> str:
+        c = services.connection_approve(clever_district_id=clever_id, by=request.user)
+        return f"Approved {c}: it is connected."
+
+    return _act(request, None, action)
+
+
+@require_POST
+@staff_required
+def district_decline(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action(*, reason: str) -> str:
+        c = services.connection_decline(
+            clever_district_id=clever_id, by=request.user, reason=reason
+        )
+        return f"Declined {c}'s request."
+
+    return _act(request, forms.DeclineForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action(*, launch_date) -> str:
+        c = services.connection_schedule_launch(
+            clever_district_id=clever_id, launch_date=launch_date, by=request.user
+        )
+        return f"{c} launches on {c.launch_date:%Y-%m-%d}."
+
+    return _act(request, forms.ScheduleForm(request.POST), action)
+
+
+@require_POST
+@staff_required
+def district_launch(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action() -> str:
+        c = services.connection_launch_now(clever_district_id=clever_id, by=request.user)
+        return f"Launched {c}: its users can log in and see the app in the Clever Portal."
+
+    return _act(request, None, action)
+
+
+@require_POST
+@staff_required
+def district_tester_add(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action(*, clever_user_id: str, note: str) -> str:
+        t = services.launch_tester_add(
+            clever_district_id=clever_id, clever_user_id=clever_user_id, note=note, by=request.user
+        )
+        return f"Clever user {t.clever_user_id} may log in before launch."
+
+    return _act(request, forms.TesterForm(request.POST), action)
+
+
+@require_GET
+@staff_required
+def report(request: HttpRequest) -> HttpResponse:
+    return render(request, "golive/report.html", {"sections": certification_report()})
+
+
+@require_GET
+@staff_required
+def report_md(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        report_markdown(certification_report()), content_type="text/markdown; charset=utf-8"
+    )

@@ -1,0 +1,79 @@
+"""Go-live pages and actions are for staff only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from golive.models import ChecklistRun, DistrictConnection
+from tests.golive.factories import clever_id, make_district
+
+pytestmark = pytest.mark.django_db
+
+CID = "0" * 23 + "1"
+GETS = ["golive:checklist", "golive:districts", "golive:report", "golive:report_markdown"]
+POSTS = [
+    ("golive:recheck", {}),
+    ("golive:district_request", {}),
+    ("golive:district_invite", {}),
+    ("golive:district_approve", {"clever_id": CID}),
+    ("golive:district_decline", {"clever_id": CID}),
+    ("golive:district_schedule", {"clever_id": CID}),
+    ("golive:district_launch", {"clever_id": CID}),
+    ("golive:district_tester", {"clever_id": CID}),
+]
+
+
+@pytest.mark.parametrize("name", GETS)
+def test_anonymous_visitors_are_sent_to_log_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login") + "?next=")
+
+
+@pytest.mark.parametrize("name", GETS)
+def test_non_staff_users_are_refused(client, name):
+    user = User.objects.create_user(username="teacher", password="x", clever_id=clever_id())
+    client.force_login(user)
+    assert client.get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize(("name", "kwargs"), POSTS)
+def test_actions_are_refused_to_anonymous_and_non_staff(client, name, kwargs):
+    district = make_district()
+    url = reverse(name, kwargs={"clever_id": district.clever_id} if kwargs else None)
+    data = {"clever_district_id": clever_id(), "name": "X", "launch_date": "2030-01-01"}
+    assert client.post(url, data).status_code == 302
+    client.force_login(User.objects.create_user(username="student", password="x"))
+    assert client.post(url, data).status_code == 403
+    assert not DistrictConnection.objects.exists()
+    assert not ChecklistRun.objects.exists()
+
+
+def test_staff_see_the_pages(staff_client):
+    for name in GETS:
+        assert staff_client.get(reverse(name)).status_code == 200
+
+
+def test_the_admin_lists_checklist_runs_and_connections(client, staff):
+    from golive import services
+
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    run = services.checklist_run(by=staff)
+    connection = services.connection_invite(
+        clever_district_id=clever_id(), name="Ogdenville", by=staff
+    )
+    for url in (
+        reverse("admin:golive_checklistrun_changelist"),
+        reverse("admin:golive_checklistrun_change", args=[run.pk]),
+        reverse("admin:golive_districtconnection_changelist"),
+        reverse("admin:golive_districtconnection_change", args=[connection.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert (
+        b"Ogdenville" in client.get(reverse("admin:golive_districtconnection_changelist")).content
+    )

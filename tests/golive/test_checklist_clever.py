@@ -1,0 +1,172 @@
+"""Checklist steps that ask Clever (the look-alike, over real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import socket
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from golive import checklist
+from golive.models import ChecklistRun
+from rostering.models import District
+from sso.models import LoginRecord
+from tests.golive.factories import make_district, make_run
+
+pytestmark = pytest.mark.django_db
+
+PROD_ID, PROD_SECRET = "prod-client-id-0042", "prod-secret-do-not-show"
+DEV_ID = "test-client-id"
+
+
+@pytest.fixture
+def production(clever, settings):
+    """The production app registered at the look-alike and configured here."""
+    settings.CLEVER_APP_ENVIRONMENT = "production"
+    settings.CLEVER_CLIENT_ID = PROD_ID
+    settings.CLEVER_CLIENT_SECRET = PROD_SECRET
+    settings.CLEVER_DEV_CLIENT_ID = DEV_ID
+    settings.CLEVER_HTTP_MAX_RETRIES = 1
+    settings.CLEVER_HTTP_BACKOFF_BASE = 0.0
+    clever.world.register_app(
+        PROD_ID, PROD_SECRET, ["https://app.example.com/sso/clever/callback/"]
+    )
+    return clever
+
+
+def test_credentials_pass_when_clever_accepts_the_production_ones(production):
+    outcome = checklist.check_credentials()
+    assert outcome.status == "pass", outcome.summary
+    connected = sum(1 for d in production.world.districts.values() if d.connected)
+    assert outcome.evidence[-1] == (
+        f"GET {production.base_url}/oauth/tokens (HTTP Basic): accepted, "
+        f"{connected} district token(s)"
+    )
+    assert ("GET", "/oauth/tokens") in [(m, p) for m, p, _ in production.world.requests]
+    assert PROD_SECRET not in " ".join(outcome.evidence)
+    assert PROD_ID not in " ".join(outcome.evidence)  # shown shortened
+    assert "CLEVER_CLIENT_ID = prod…0042" in outcome.evidence
+
+
+def test_credentials_fail_when_clever_rejects_them(production, settings):
+    settings.CLEVER_CLIENT_SECRET = "a-stale-secret"
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary == "Clever rejected the production client id and secret."
+    assert outcome.evidence[-1].endswith("/oauth/tokens: 401 (rejected)")
+    assert "a-stale-secret" not in " ".join(outcome.evidence) + outcome.fix
+
+
+def test_credentials_fail_when_they_are_the_development_ones(production, settings):
+    settings.CLEVER_DEV_CLIENT_ID = PROD_ID
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary == (
+        "CLEVER_CLIENT_ID is the development app's client id, not the production one."
+    )
+    assert production.world.requests == []  # judged before asking Clever
+
+
+def test_credentials_fail_when_the_environment_is_development(production, settings):
+    settings.CLEVER_APP_ENVIRONMENT = "development"
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert "configured with development credentials" in outcome.summary
+
+
+def test_credentials_fail_when_the_dev_client_id_is_unknown(production, settings):
+    settings.CLEVER_DEV_CLIENT_ID = ""
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert "CLEVER_DEV_CLIENT_ID is not set" in outcome.summary
+
+
+@pytest.mark.parametrize("missing", ["CLEVER_CLIENT_ID", "CLEVER_CLIENT_SECRET"])
+def test_credentials_fail_when_unconfigured(production, settings, missing):
+    setattr(settings, missing, "")
+    outcome = checklist.check_credentials()
+    assert (outcome.status, outcome.summary) == ("fail", f"Not configured: {missing} not set.")
+
+
+def test_credentials_fail_when_clever_is_unreachable(production):
+    production.world.faults.add("/oauth/tokens", "503", times=5)
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary == "Could not reach Clever to verify the credentials."
+    assert "re-check" in outcome.fix
+
+
+def test_credentials_fail_when_nothing_answers(production, settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.CLEVER_OAUTH_BASE_URL = f"http://127.0.0.1:{closed_port}"
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary == "Could not reach Clever to verify the credentials."
+    assert PROD_SECRET not in " ".join(outcome.evidence)
+
+
+# --- 5. test sync (rostering only) --------------------------------------------------------------
+
+
+def _production_district(world, name: str = "Certification ISD") -> District:
+    state = world.district_named(name)
+    return District.objects.create(clever_id=state.id, name=state.name, status="connected")
+
+
+def test_test_sync_passes_after_a_sync_of_a_production_app_district(production, settings):
+    settings.CLEVER_ROSTERING_ONLY = True
+    district = _production_district(production.world)
+    make_run(district, "failed")
+    outcome = checklist.check_test_sync()
+    assert outcome.status == "fail"
+    assert outcome.summary == "No successful sync of a district connected to the production app."
+
+    run = make_run(district, "succeeded")
+    outcome = checklist.check_test_sync()
+    assert outcome.status == "pass"
+    assert (
+        outcome.summary == "A sync of Certification ISD with the production credentials succeeded."
+    )
+    assert any(line.startswith(f"sync #{run.pk} of Certification ISD") for line in outcome.evidence)
+
+
+def test_test_sync_ignores_districts_the_production_app_is_not_connected_to(production, settings):
+    settings.CLEVER_ROSTERING_ONLY = True
+    make_run(make_district("A sandbox district"), "succeeded")
+    district = _production_district(production.world)
+    make_run(district, "succeeded")
+    production.world.disconnect(district.clever_id)
+    outcome = checklist.check_test_sync()
+    assert outcome.status == "fail"
+
+
+# --- the whole checklist ------------------------------------------------------------------------
+
+
+def test_ready_to_go_live_only_when_every_step_passes(production, settings, staff_client):
+    settings.ALLOWED_HOSTS = ["app.example.com", "testserver", "127.0.0.1"]
+    settings.CLEVER_REDIRECT_URI = "https://app.example.com/sso/clever/callback/"
+    settings.CLEVER_REDIRECT_URIS = [settings.CLEVER_REDIRECT_URI]
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["teacher", "student"]
+    LoginRecord.objects.create(user_type="teacher", production_credentials=True)
+
+    page = staff_client.post(reverse("golive:recheck"), follow=True)
+    html = page.content.decode()
+    assert 'data-testid="verdict">Not ready to go live<' in html
+    assert "1 step to fix: Test logins with the production configuration." in html
+
+    LoginRecord.objects.create(user_type="student", production_credentials=True)
+    page = staff_client.post(reverse("golive:recheck"), follow=True)
+    html = page.content.decode()
+    assert 'data-testid="verdict">Ready to go live<' in html
+    assert "Re-checked: every step passes. Ready to go live." in html
+    assert html.count('data-status="pass"') == 4 and html.count('data-status="n/a"') == 1
+    assert PROD_SECRET not in html
+    out = StringIO()
+    call_command("golive_check", stdout=out)
+    assert out.getvalue().endswith("Ready to go live.\n")
+    assert ChecklistRun.objects.count() == 3

@@ -1,0 +1,90 @@
+"""Launch gates SSO (sso_block_reason) by district, with ops testing still possible."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from golive import services
+from golive.selectors import sso_block_reason
+from tests.golive.factories import make_district, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production(settings):
+    settings.CLEVER_APP_ENVIRONMENT = "production"
+    return settings
+
+
+def test_a_connected_district_that_has_not_launched_is_blocked(production):
+    district = make_district("Springfield USD")
+    student = make_user(district, "student")
+    assert sso_block_reason(district=district, user=student) == (
+        "This app hasn't launched for Springfield USD yet. Your school will let you know when "
+        "it's ready; until then you can't log in with Clever."
+    )
+    assert sso_block_reason(district=district, user=None) is not None
+
+
+def test_a_scheduled_district_is_blocked_until_its_launch_date(production, staff, clock):
+    district = make_district("Springfield USD")
+    teacher = make_user(district, "teacher")
+    launch = timezone.localdate() + dt.timedelta(days=3)
+    services.connection_schedule_launch(
+        clever_district_id=district.clever_id, launch_date=launch, by=staff
+    )
+    reason = sso_block_reason(district=district, user=teacher)
+    assert reason == (
+        f"This app launches for Springfield USD on {launch:%B} {launch.day}, {launch.year}. "
+        "From then on you can log in here and from the Clever Portal."
+    )
+    clock.advance(days=3)
+    assert sso_block_reason(district=district, user=teacher) is None
+
+
+def test_launch_now_lets_the_district_log_in(production, staff):
+    district = make_district()
+    student = make_user(district, "student")
+    services.connection_launch_now(clever_district_id=district.clever_id, by=staff)
+    assert sso_block_reason(district=district, user=student) is None
+
+
+def test_launch_is_per_district(production, staff):
+    launched, waiting = make_district("Launched"), make_district("Waiting")
+    services.connection_launch_now(clever_district_id=launched.clever_id, by=staff)
+    assert sso_block_reason(district=launched, user=make_user(launched, "student")) is None
+    assert sso_block_reason(district=waiting, user=make_user(waiting, "student")) is not None
+
+
+def test_ops_can_test_before_launch_staff_and_listed_testers(production, staff):
+    district = make_district()
+    tester, other = make_user(district, "teacher"), make_user(district, "teacher")
+    services.launch_tester_add(
+        clever_district_id=district.clever_id, clever_user_id=tester.clever_id, by=staff
+    )
+    assert sso_block_reason(district=district, user=tester) is None
+    assert sso_block_reason(district=district, user=other) is not None
+    other.is_staff = True
+    assert sso_block_reason(district=district, user=other) is None
+    # A tester of one district is not a tester of another.
+    elsewhere = make_district("Elsewhere")
+    assert sso_block_reason(district=elsewhere, user=tester) is not None
+
+
+def test_a_disconnected_district_is_blocked_even_if_it_had_launched(production, staff):
+    district = make_district("Springfield USD")
+    services.connection_launch_now(clever_district_id=district.clever_id, by=staff)
+    district.status = "disconnected"
+    district.save()
+    reason = sso_block_reason(district=district, user=make_user(district, "student"))
+    assert reason.startswith("Springfield USD is no longer connected to this app through Clever")
+
+
+def test_the_development_app_sandbox_is_never_gated(settings):
+    settings.CLEVER_APP_ENVIRONMENT = "development"
+    district = make_district()
+    assert sso_block_reason(district=district, user=make_user(district, "student")) is None
