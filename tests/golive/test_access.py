@@ -77,3 +77,16 @@ def test_the_admin_lists_checklist_runs_and_connections(client, staff):
     assert (
         b"Ogdenville" in client.get(reverse("admin:golive_districtconnection_changelist")).content
     )
+
+
+@pytest.mark.django_db
+def test_only_staff_see_the_go_live_links_in_the_header(client, django_user_model) -> None:
+    teacher = django_user_model.objects.create_user(username="t", password="pw-not-staff-1")
+    client.force_login(teacher)
+    assert "Go-live" not in client.get("/").content.decode()
+    ops = django_user_model.objects.create_user(
+        username="ops", password="pw-staff-1", is_staff=True
+    )
+    client.force_login(ops)
+    page = client.get("/").content.decode()
+    assert 'href="/golive/"' in page and 'href="/golive/districts/"' in page
