@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from accounts.models import User
 from rostering.models import (
@@ -20,6 +20,17 @@ from rostering.models import (
 ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
 # What the home pages show of a person (fewer columns: these pages list many people).
 _PERSON = ("user__username", "user__first_name", "user__last_name", "user__preferred_name")
+# What the home pages show of a section, its school, term and course (Course.__str__).
+_SECTION_FIELDS = (
+    "name",
+    "period",
+    "grade",
+    "school__name",
+    "term__name",
+    "course__name",
+    "course__number",
+    "course__clever_id",
+)
 # Which home a multi-role person sees when we do not know how they logged in.
 _ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
 
@@ -85,18 +96,22 @@ def _primary(section: Section) -> int | None:
     return next((t.user_id for t in section.active_teacher_links if t.position == 0), None)
 
 
-def _sections(membership: Q) -> list[Section]:
+def _sections(section_ids: QuerySet) -> list[Section]:
+    # An IN (subquery) instead of a join and DISTINCT, and only the columns the pages show: the
+    # wide DISTINCT over four tables cost PostgreSQL ~1 ms of planning on every home page.
     return list(
-        Section.objects.filter(membership, archived_at=None)
+        Section.objects.filter(pk__in=section_ids, archived_at=None)
         .select_related("school", "course", "term")
+        .only(*_SECTION_FIELDS)
         .order_by("school__name", "period", "name", "id")
-        .distinct()
     )
 
 
 def teacher_sections(*, user: User) -> list[SectionCard]:
     """The sections this user teaches, each with its students and co-teachers."""
-    sections = _sections(Q(teacher_links__user=user, teacher_links__archived_at=None))
+    sections = _sections(
+        SectionTeacher.objects.filter(user=user, archived_at=None).values("section_id")
+    )
     prefetch_related_objects(sections, _active_teachers(), _active_students())
     return [
         SectionCard(
@@ -111,7 +126,9 @@ def teacher_sections(*, user: User) -> list[SectionCard]:
 
 def student_sections(*, user: User) -> list[SectionCard]:
     """The sections this student is enrolled in, each with its teachers (primary first)."""
-    sections = _sections(Q(student_links__user=user, student_links__archived_at=None))
+    sections = _sections(
+        SectionStudent.objects.filter(user=user, archived_at=None).values("section_id")
+    )
     prefetch_related_objects(sections, _active_teachers())
     return [
         SectionCard(
