@@ -3,7 +3,10 @@
 Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
 
 - the Clever look-alike in its own single-process threaded server (its state lives in memory),
-- the product under gunicorn, both on loopback, pointed at each other,
+- the product under gunicorn with production settings (``DEBUG`` off, every start-up check on),
+  served as if behind a TLS-terminating proxy: its redirect URI is https, and the load
+  generator sends X-Forwarded-Proto: https over loopback HTTP (``--debug``: DEBUG=1 over http),
+- both on loopback, pointed at each other,
 
 then drives complete logins with N concurrent virtual users (each its own cookie jar) for a
 bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
@@ -18,6 +21,7 @@ import argparse
 import html
 import http.client
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -155,7 +159,10 @@ class Browser:
     host by name (path and expiry are not needed here; a deleted cookie is dropped).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls_terminated: frozenset[str] = frozenset()) -> None:
+        # Hosts reached as if through a TLS-terminating proxy: https:// URLs are fetched over
+        # plain HTTP on loopback with X-Forwarded-Proto: https (what the proxy would add).
+        self.tls_terminated = tls_terminated
         self.connections: dict[str, http.client.HTTPConnection] = {}
         self.cookies: dict[str, dict[str, str]] = {}
 
@@ -166,6 +173,10 @@ class Browser:
         path = f"{parts.path}?{parts.query}" if parts.query else parts.path
         jar = self.cookies.setdefault(host, {})
         headers = {"Accept": "*/*"}
+        if host in self.tls_terminated:
+            headers["X-Forwarded-Proto"] = "https"
+        elif parts.scheme != "http":
+            raise ValueError(f"bench browser speaks plain HTTP only: {url}")
         if jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         for attempt in (1, 2):
@@ -240,13 +251,15 @@ def run_level(
     max_logins: int,
     max_seconds: float,
 ) -> Level:
+    tls_terminated = frozenset({urlsplit(product).netloc} if product.startswith("https:") else ())
+
     level = Level(concurrency)
     lock = threading.Lock()
     counter = {"n": 0}
     deadline = time.monotonic() + max_seconds
 
     def worker(offset: int) -> None:
-        browser = Browser()
+        browser = Browser(tls_terminated)
         while time.monotonic() < deadline:
             with lock:
                 if counter["n"] >= max_logins:
@@ -304,17 +317,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--users", type=int, default=40, help="distinct people per role")
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="serve the product with DEBUG=1 over plain http (the old setup) instead of production",
+    )
     args = parser.parse_args()
 
     product_port, lookalike_port = free_port(), free_port()
-    product = f"http://127.0.0.1:{product_port}"
+    # In production mode the product is served as if behind a TLS-terminating proxy: its public
+    # URLs (redirect URI, cookies) are https; the bench's browser reaches it over loopback HTTP
+    # with X-Forwarded-Proto: https (SECURE_PROXY_SSL_HEADER), as the proxy would.
+    product = f"{'http' if args.debug else 'https'}://127.0.0.1:{product_port}"
+    product_http = f"http://127.0.0.1:{product_port}"
     lookalike = f"http://127.0.0.1:{lookalike_port}/clever"
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
     env = {
         **os.environ,
-        # DEBUG on only because production mode refuses an http:// redirect URI and the
-        # look-alike; the product's code path is the same.
+        # The look-alike, migrations and the roster sync run in development mode.
         "DEBUG": "1",
+        # One key for every process: district tokens are encrypted with a key derived from it.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
@@ -327,9 +350,19 @@ def main() -> None:
         "CLEVER_LOOKALIKE_ENABLED": "1",
         "BENCH_LOOKALIKE_PORT": str(lookalike_port),
     }
+    # The product itself: production settings, with every start-up check (https redirect URI,
+    # a real SECRET_KEY, no look-alike in the product); Clever is the look-alike's process.
+    product_env = env if args.debug else {**env, "DEBUG": "0", "CLEVER_LOOKALIKE_ENABLED": "0"}
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
+    if not args.debug:
+        subprocess.run(
+            [PY, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=product_env,
+            check=True,
+        )
     procs: list[subprocess.Popen] = []
     try:
         procs.append(
@@ -354,20 +387,22 @@ def main() -> None:
                     "warning",
                 ],
                 cwd=ROOT,
-                env=env,
+                env=product_env,
             )
         )
         wait_for(f"{lookalike}/.well-known/openid-configuration")
-        wait_for(f"{product}/healthz")
+        wait_for(f"{product_http}/healthz")
         district_id, token = first_district(lookalike)
         if not args.no_sync:
             subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
         users = district_users(lookalike, token, args.users)
         db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
         pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
+        mode = "DEBUG=1, http" if args.debug else "production settings, https via proxy header"
         print(
             f"bench-login: {len(users)} people, gunicorn {args.workers}x{args.threads} gthread, "
-            f"{db}, look-alike single process, {os.cpu_count()} CPUs"
+            f"{mode}, {db}, look-alike single process, {os.cpu_count()} CPUs, "
+            "load generator on http.client"
         )
         print(
             "cpu ms/login: product (gunicorn, all workers) / look-alike / PostgreSQL backends of "
