@@ -315,6 +315,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="max seconds per level")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--users", type=int, default=40, help="distinct people per role")
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
     parser.add_argument(
@@ -380,7 +381,7 @@ def main() -> None:
                     "--workers",
                     str(args.workers),
                     "--worker-class",
-                    "gthread",
+                    args.worker_class,
                     "--threads",
                     str(args.threads),
                     "--log-level",
@@ -400,7 +401,8 @@ def main() -> None:
         pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
         mode = "DEBUG=1, http" if args.debug else "production settings, https via proxy header"
         print(
-            f"bench-login: {len(users)} people, gunicorn {args.workers}x{args.threads} gthread, "
+            f"bench-login: {len(users)} people, "
+            f"gunicorn {args.workers}x{args.threads} {args.worker_class}, "
             f"{mode}, {db}, look-alike single process, {os.cpu_count()} CPUs, "
             "load generator on http.client"
         )
