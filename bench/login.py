@@ -77,6 +77,14 @@ for clever_id in sys.argv[1:]:
 """
 
 
+FIELD_KEYS = """
+import django
+django.setup()
+from django.conf import settings
+print(",".join(settings.FIELD_ENCRYPTION_KEYS))
+"""
+
+
 def cpu_seconds(pid: int = 0, *, command: str = "", marker: str = "") -> float:
     """User + system CPU seconds, from /proc, of ``pid`` and its children, or of the processes
     whose command is ``command`` and whose command line contains ``marker``."""
@@ -337,8 +345,6 @@ def main() -> None:
         **os.environ,
         # The look-alike, migrations and the roster sync run in development mode.
         "DEBUG": "1",
-        # One key for every process: district tokens are encrypted with a key derived from it.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
@@ -353,7 +359,23 @@ def main() -> None:
     }
     # The product itself: production settings, with every start-up check (https redirect URI,
     # a real SECRET_KEY, no look-alike in the product); Clever is the look-alike's process.
-    product_env = env if args.debug else {**env, "DEBUG": "0", "CLEVER_LOOKALIKE_ENABLED": "0"}
+    product_env = env
+    if not args.debug:
+        product_env = {
+            **env,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            # District tokens stored by earlier development-mode syncs stay readable.
+            "FIELD_ENCRYPTION_KEYS": subprocess.run(
+                [PY, "-c", FIELD_KEYS],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip(),
+            "CLEVER_LOOKALIKE_ENABLED": "0",
+        }
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
