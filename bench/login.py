@@ -324,6 +324,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument(
+        "--gunicorn-config",
+        default=str(ROOT / "config" / "gunicorn.py"),
+        help="gunicorn config file ('' for none); the options above override it",
+    )
     parser.add_argument("--users", type=int, default=40, help="distinct people per role")
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
     parser.add_argument(
@@ -397,6 +402,7 @@ def main() -> None:
             subprocess.Popen(
                 [
                     str(Path(PY).parent / "gunicorn"),
+                    *(["--config", args.gunicorn_config] if args.gunicorn_config else []),
                     "config.wsgi:application",
                     "--bind",
                     f"127.0.0.1:{product_port}",
