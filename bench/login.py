@@ -39,7 +39,7 @@ PY = sys.executable
 CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
 
 LOOKALIKE_SERVER = """
-import os, socket, threading, django
+import gc, os, socket, threading, django
 django.setup()
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer
@@ -57,6 +57,10 @@ class Server(ThreadedWSGIServer):
 
 
 world.reset()
+# As the product's gunicorn config does: Django and the district data loaded above are long-lived;
+# keep full collections from walking them while serving.
+gc.collect()
+gc.freeze()
 httpd = Server(("127.0.0.1", int(os.environ["BENCH_LOOKALIKE_PORT"])), QuietRequestHandler)
 httpd.daemon_threads = True
 httpd.set_app(WSGIHandler())
