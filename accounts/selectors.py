@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, Q
 
+from accounts import home_sql
 from accounts.models import User
-from rostering.models import (
-    District,
-    School,
-    Section,
-    SectionStudent,
-    SectionTeacher,
-    SyncRun,
-    UserRole,
-)
+from rostering.models import District, School, Section, SyncRun, UserRole
 
 ADMIN_TYPES = frozenset({"district_admin", "staff", "school_admin"})
-# What the home pages show of a person (fewer columns: these pages list many people).
-_PERSON = ("user__username", "user__first_name", "user__last_name", "user__preferred_name")
 # Which home a multi-role person sees when we do not know how they logged in.
 _ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
 
@@ -59,68 +50,40 @@ def home_role(*, user: User, login_type: str | None) -> str:
     return ""
 
 
-def _active_teachers() -> Prefetch:
-    return Prefetch(
-        "teacher_links",
-        queryset=SectionTeacher.objects.filter(archived_at=None, user__archived_at=None)
-        .select_related("user")
-        .only("section_id", "user_id", "position", *_PERSON)
-        .order_by("position", "user__last_name", "user__first_name"),
-        to_attr="active_teacher_links",
+def _cards(*, user: User, kind: int) -> list[SectionCard]:
+    sections = home_sql.sections_of(user_id=user.pk, kind=kind)
+    people = home_sql.people_on(
+        section_ids=[s.pk for s in sections], students=kind == home_sql.TEACHER
     )
-
-
-def _active_students() -> Prefetch:
-    return Prefetch(
-        "student_links",
-        queryset=SectionStudent.objects.filter(archived_at=None, user__archived_at=None)
-        .select_related("user")
-        .only("section_id", "user_id", *_PERSON)
-        .order_by("user__last_name", "user__first_name", "user_id"),
-        to_attr="active_student_links",
-    )
-
-
-def _primary(section: Section) -> int | None:
-    return next((t.user_id for t in section.active_teacher_links if t.position == 0), None)
-
-
-def _sections(membership: Q) -> list[Section]:
-    return list(
-        Section.objects.filter(membership, archived_at=None)
-        .select_related("school", "course", "term")
-        .order_by("school__name", "period", "name", "id")
-        .distinct()
-    )
+    teachers: dict[int, list[home_sql.Person]] = {s.pk: [] for s in sections}
+    students: dict[int, list[User]] = {s.pk: [] for s in sections}
+    for p in people:
+        if p.kind == home_sql.TEACHER:
+            teachers[p.section_id].append(p)
+        else:
+            students[p.section_id].append(p.user)
+    return [
+        SectionCard(
+            section=s,
+            # A teacher's own card lists the others teaching with them.
+            teachers=[
+                p.user for p in teachers[s.pk] if kind == home_sql.STUDENT or p.user.pk != user.pk
+            ],
+            students=students[s.pk],
+            primary_teacher_id=next((p.user.pk for p in teachers[s.pk] if p.position == 0), None),
+        )
+        for s in sections
+    ]
 
 
 def teacher_sections(*, user: User) -> list[SectionCard]:
     """The sections this user teaches, each with its students and co-teachers."""
-    sections = _sections(Q(teacher_links__user=user, teacher_links__archived_at=None))
-    prefetch_related_objects(sections, _active_teachers(), _active_students())
-    return [
-        SectionCard(
-            section=s,
-            teachers=[link.user for link in s.active_teacher_links if link.user_id != user.pk],
-            students=[link.user for link in s.active_student_links],
-            primary_teacher_id=_primary(s),
-        )
-        for s in sections
-    ]
+    return _cards(user=user, kind=home_sql.TEACHER)
 
 
 def student_sections(*, user: User) -> list[SectionCard]:
     """The sections this student is enrolled in, each with its teachers (primary first)."""
-    sections = _sections(Q(student_links__user=user, student_links__archived_at=None))
-    prefetch_related_objects(sections, _active_teachers())
-    return [
-        SectionCard(
-            section=s,
-            teachers=[link.user for link in s.active_teacher_links],
-            primary_teacher_id=_primary(s),
-        )
-        for s in sections
-    ]
+    return _cards(user=user, kind=home_sql.STUDENT)
 
 
 def roster_synced(*, district_id: int | None) -> bool:

@@ -3,7 +3,10 @@
 Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
 
 - the Clever look-alike in its own single-process threaded server (its state lives in memory),
-- the product under gunicorn, both on loopback, pointed at each other,
+- the product under gunicorn with production settings (``DEBUG`` off, every start-up check on),
+  served as if behind a TLS-terminating proxy: its redirect URI is https, and the load
+  generator sends X-Forwarded-Proto: https over loopback HTTP (``--debug``: DEBUG=1 over http),
+- both on loopback, pointed at each other,
 
 then drives complete logins with N concurrent virtual users (each its own cookie jar) for a
 bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
@@ -15,7 +18,10 @@ Clever's page; the product itself never uses it.
 from __future__ import annotations
 
 import argparse
+import html
+import http.client
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,7 +39,7 @@ PY = sys.executable
 CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
 
 LOOKALIKE_SERVER = """
-import os, socket, threading, django
+import gc, os, socket, threading, django
 django.setup()
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer
@@ -51,6 +57,10 @@ class Server(ThreadedWSGIServer):
 
 
 world.reset()
+# As the product's gunicorn config does: Django and the district data loaded above are long-lived;
+# keep full collections from walking them while serving.
+gc.collect()
+gc.freeze()
 httpd = Server(("127.0.0.1", int(os.environ["BENCH_LOOKALIKE_PORT"])), QuietRequestHandler)
 httpd.daemon_threads = True
 httpd.set_app(WSGIHandler())
@@ -68,6 +78,14 @@ for clever_id in sys.argv[1:]:
     district = district_ensure_connected(clever_id=clever_id)
     run = district_sync(district=district)
     print(f"synced {district.name}: {run.status}", flush=True)
+"""
+
+
+FIELD_KEYS = """
+import django
+django.setup()
+from django.conf import settings
+print(",".join(settings.FIELD_ENCRYPTION_KEYS))
 """
 
 
@@ -145,53 +163,124 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def one_login(session: requests.Session, product: str, user_id: str, level: Level) -> None:
-    """One complete login in this virtual user's browser; records latencies or the error."""
-    session.cookies.clear()
+class Browser:
+    """One virtual user's browser: a keep-alive connection per host and a cookie jar.
+
+    Plain ``http.client`` rather than ``requests``: the load generator shares the two cores with
+    what it measures, and ``requests`` costs it several ms of CPU per login. Cookies are kept per
+    host by name (path and expiry are not needed here; a deleted cookie is dropped).
+    """
+
+    def __init__(self, tls_terminated: frozenset[str] = frozenset()) -> None:
+        # Hosts reached as if through a TLS-terminating proxy: https:// URLs are fetched over
+        # plain HTTP on loopback with X-Forwarded-Proto: https (what the proxy would add).
+        self.tls_terminated = tls_terminated
+        self.connections: dict[str, http.client.HTTPConnection] = {}
+        self.cookies: dict[str, dict[str, str]] = {}
+
+    def get(self, url: str) -> tuple[int, dict[str, str], bytes]:
+        """GET ``url`` (no redirects followed); (status, lower-cased headers, body)."""
+        parts = urlsplit(url)
+        host = parts.netloc
+        path = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        jar = self.cookies.setdefault(host, {})
+        headers = {"Accept": "*/*"}
+        if host in self.tls_terminated:
+            headers["X-Forwarded-Proto"] = "https"
+        elif parts.scheme != "http":
+            raise ValueError(f"bench browser speaks plain HTTP only: {url}")
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        for attempt in (1, 2):
+            conn = self.connections.get(host)
+            if conn is None:
+                conn = self.connections[host] = http.client.HTTPConnection(host, timeout=30)
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                conn.close()
+                del self.connections[host]
+                if attempt == 2:
+                    raise
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value, _, attributes = rest.partition(";")
+            attributes = attributes.lower()
+            if "max-age=0" in attributes or "expires=thu, 01 jan 1970" in attributes:
+                jar.pop(name.strip(), None)
+            else:
+                jar[name.strip()] = value.strip().strip('"')
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+
+    def close(self) -> None:
+        for conn in self.connections.values():
+            conn.close()
+        self.connections.clear()
+
+
+def one_login(browser: Browser, product: str, user_id: str, name: str, level: Level) -> None:
+    """One complete login in this virtual user's browser; records latencies or the error.
+
+    Landing on the right home means: the page says this person is logged in.
+    """
+    browser.cookies.clear()
     started = time.perf_counter()
     try:
-        r = session.get(f"{product}/sso/clever/login", allow_redirects=False, timeout=30)
-        if r.status_code != 302:
-            return level.error(f"login start {r.status_code}")
-        authorize = r.headers["Location"]
+        status, headers, _ = browser.get(f"{product}/sso/clever/login")
+        if status != 302:
+            return level.error(f"login start {status}")
+        authorize = headers["location"]
         params = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
         params["login_as"] = user_id
-        r = session.get(
-            f"{authorize.split('?', 1)[0]}?{urlencode(params)}", allow_redirects=False, timeout=30
-        )
-        if r.status_code not in (302, 303):
-            return level.error(f"authorize {r.status_code}")
-        callback = r.headers["Location"]
+        status, headers, _ = browser.get(f"{authorize.split('?', 1)[0]}?{urlencode(params)}")
+        if status not in (302, 303):
+            return level.error(f"authorize {status}")
+        callback = headers["location"]
         t0 = time.perf_counter()
-        r = session.get(callback, allow_redirects=False, timeout=30)
+        status, headers, _ = browser.get(callback)
         level.callbacks.append(time.perf_counter() - t0)
-        if r.status_code != 302:
-            return level.error(f"callback {r.status_code}")
-        r = session.get(f"{product}{r.headers['Location']}", timeout=30)
-        if r.status_code != 200 or "Logged in as" not in r.text:
-            return level.error(f"home {r.status_code}")
-    except requests.RequestException as exc:
+        if status != 302:
+            return level.error(f"callback {status}")
+        status, headers, body = browser.get(f"{product}{headers['location']}")
+        if status != 200:
+            return level.error(f"home {status}")
+        if f"Logged in as <strong>{name}</strong>".encode() not in body:
+            return level.error("home shows someone else")
+    except (OSError, http.client.HTTPException, KeyError) as exc:
+        browser.close()
         return level.error(type(exc).__name__)
     level.logins.append(time.perf_counter() - started)
 
 
 def run_level(
-    product: str, users: list[str], concurrency: int, max_logins: int, max_seconds: float
+    product: str,
+    users: list[tuple[str, str]],
+    concurrency: int,
+    max_logins: int,
+    max_seconds: float,
 ) -> Level:
+    tls_terminated = frozenset({urlsplit(product).netloc} if product.startswith("https:") else ())
+
     level = Level(concurrency)
     lock = threading.Lock()
     counter = {"n": 0}
     deadline = time.monotonic() + max_seconds
 
     def worker(offset: int) -> None:
-        session = requests.Session()
+        browser = Browser(tls_terminated)
         while time.monotonic() < deadline:
             with lock:
                 if counter["n"] >= max_logins:
-                    return
+                    break
                 n = counter["n"]
                 counter["n"] += 1
-            one_login(session, product, users[(n + offset) % len(users)], level)
+            user_id, name = users[(n + offset) % len(users)]
+            one_login(browser, product, user_id, name, level)
+        browser.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
@@ -214,9 +303,9 @@ def first_district(lookalike: str) -> tuple[str, str]:
     return tokens[0]["owner"]["id"], tokens[0]["access_token"]
 
 
-def district_users(lookalike: str, token: str, limit: int) -> list[str]:
-    """Teachers and students of the district, read through Clever's own Data API."""
-    ids: list[str] = []
+def district_users(lookalike: str, token: str, limit: int) -> list[tuple[str, str]]:
+    """(id, name as our pages show it) of teachers and students, from Clever's own Data API."""
+    ids: list[tuple[str, str]] = []
     for role in ("teacher", "student"):
         body = requests.get(
             f"{lookalike}/v3.0/users",
@@ -224,7 +313,10 @@ def district_users(lookalike: str, token: str, limit: int) -> list[str]:
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         ).json()
-        ids += [item["data"]["id"] for item in body["data"]]
+        for item in body["data"]:
+            name = item["data"].get("name") or {}
+            full = " ".join(p for p in (name.get("first"), name.get("last")) if p)
+            ids.append((item["data"]["id"], html.escape(full)))
     return ids
 
 
@@ -235,18 +327,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="max seconds per level")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument(
+        "--gunicorn-config",
+        default=str(ROOT / "config" / "gunicorn.py"),
+        help="gunicorn config file ('' for none); the options above override it",
+    )
     parser.add_argument("--users", type=int, default=40, help="distinct people per role")
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="serve the product with DEBUG=1 over plain http (the old setup) instead of production",
+    )
     args = parser.parse_args()
 
     product_port, lookalike_port = free_port(), free_port()
-    product = f"http://127.0.0.1:{product_port}"
+    # In production mode the product is served as if behind a TLS-terminating proxy: its public
+    # URLs (redirect URI, cookies) are https; the bench's browser reaches it over loopback HTTP
+    # with X-Forwarded-Proto: https (SECURE_PROXY_SSL_HEADER), as the proxy would.
+    product = f"{'http' if args.debug else 'https'}://127.0.0.1:{product_port}"
+    product_http = f"http://127.0.0.1:{product_port}"
     lookalike = f"http://127.0.0.1:{lookalike_port}/clever"
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
     env = {
         **os.environ,
-        # DEBUG on only because production mode refuses an http:// redirect URI and the
-        # look-alike; the product's code path is the same.
+        # The look-alike, migrations and the roster sync run in development mode.
         "DEBUG": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url,
@@ -260,9 +366,35 @@ def main() -> None:
         "CLEVER_LOOKALIKE_ENABLED": "1",
         "BENCH_LOOKALIKE_PORT": str(lookalike_port),
     }
+    # The product itself: production settings, with every start-up check (https redirect URI,
+    # a real SECRET_KEY, no look-alike in the product); Clever is the look-alike's process.
+    product_env = env
+    if not args.debug:
+        product_env = {
+            **env,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            # District tokens stored by earlier development-mode syncs stay readable.
+            "FIELD_ENCRYPTION_KEYS": subprocess.run(
+                [PY, "-c", FIELD_KEYS],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip(),
+            "CLEVER_LOOKALIKE_ENABLED": "0",
+        }
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
+    if not args.debug:
+        subprocess.run(
+            [PY, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=product_env,
+            check=True,
+        )
     procs: list[subprocess.Popen] = []
     try:
         procs.append(
@@ -274,33 +406,37 @@ def main() -> None:
             subprocess.Popen(
                 [
                     str(Path(PY).parent / "gunicorn"),
+                    *(["--config", args.gunicorn_config] if args.gunicorn_config else []),
                     "config.wsgi:application",
                     "--bind",
                     f"127.0.0.1:{product_port}",
                     "--workers",
                     str(args.workers),
                     "--worker-class",
-                    "gthread",
+                    args.worker_class,
                     "--threads",
                     str(args.threads),
                     "--log-level",
                     "warning",
                 ],
                 cwd=ROOT,
-                env=env,
+                env=product_env,
             )
         )
         wait_for(f"{lookalike}/.well-known/openid-configuration")
-        wait_for(f"{product}/healthz")
+        wait_for(f"{product_http}/healthz")
         district_id, token = first_district(lookalike)
         if not args.no_sync:
             subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
         users = district_users(lookalike, token, args.users)
         db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
         pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
+        mode = "DEBUG=1, http" if args.debug else "production settings, https via proxy header"
         print(
-            f"bench-login: {len(users)} people, gunicorn {args.workers}x{args.threads} gthread, "
-            f"{db}, look-alike single process, {os.cpu_count()} CPUs"
+            f"bench-login: {len(users)} people, "
+            f"gunicorn {args.workers}x{args.threads} {args.worker_class}, "
+            f"{mode}, {db}, look-alike single process, {os.cpu_count()} CPUs, "
+            "load generator on http.client"
         )
         print(
             "cpu ms/login: product (gunicorn, all workers) / look-alike / PostgreSQL backends of "

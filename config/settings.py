@@ -117,6 +117,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Database sessions with fewer queries per login (see config/session_store.py).
+SESSION_ENGINE = "config.session_store"
+
 # Security: HTTPS cookies in production; Lax so Clever's redirect back keeps the session.
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ import logging
 import pytest
 import requests
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.models import User
@@ -437,6 +438,19 @@ def test_session_key_is_cycled_on_every_login(client, clever, demo):
     button_login(client, teacher["id"])  # the same person again
     assert client.cookies["sessionid"].value != first_key
     assert _logged_in_as(client).clever_id == teacher["id"]
+    # The keys given up are gone from the store, not just replaced in the cookie.
+    live = set(Session.objects.values_list("session_key", flat=True))
+    assert client.cookies["sessionid"].value in live
+    assert not live & {anonymous_key, first_key}
+
+
+def test_login_start_writes_one_session_row(client, clever, django_assert_num_queries):
+    # No EXISTS check before the INSERT (savepoints are the test's own transaction).
+    with django_assert_num_queries(3) as ctx:
+        start_login(client)
+    real = [q["sql"][:6] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert real == ["INSERT"]
+    assert Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
 
 
 def test_log_out(client, clever, demo):
@@ -521,9 +535,9 @@ def test_returning_user_callback_query_count(client, clever, demo, django_assert
     button_login(Client(), teacher["id"])  # yesterday, on another device
     callback_url = at_clever(start_login(client), teacher["id"])
     # session; redeemed code; district; account; roles (unchanged: no write, no transaction);
-    # then one transaction: new session key (exists?, insert, delete old), last_login,
-    # LoginRecord; the session's final save. Savepoints are the test's own transaction.
-    with django_assert_num_queries(20) as ctx:
+    # then one transaction: delete the old session row, last_login, LoginRecord; the new
+    # session row, inserted once with the response. Savepoints are the test's own transaction.
+    with django_assert_num_queries(15) as ctx:
         response = client.get(path_and_query(callback_url))
     assert response.status_code == 302
     writes = [
@@ -534,7 +548,7 @@ def test_returning_user_callback_query_count(client, clever, demo, django_assert
     assert not any("accounts_user" in w and "last_login" not in w for w in writes), writes
     assert not any("rostering_userrole" in w for w in writes), writes
     real = [q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(real) == 12
+    assert len(real) == 9
 
 
 # --- OpenID Connect -------------------------------------------------------------------------------
