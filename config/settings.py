@@ -212,11 +212,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 
 
-def _cron(expr: str) -> crontab:
+def _cron(expr: str, name: str = "CLEVER_SYNC_CRON") -> crontab:
     fields = expr.split()
     if len(fields) != 5:
         raise ImproperlyConfigured(
-            f"CLEVER_SYNC_CRON must have 5 fields (minute hour day month weekday), got {expr!r}"
+            f"{name} must have 5 fields (minute hour day month weekday), got {expr!r}"
         )
     minute, hour, day, month, weekday = fields
     return crontab(
@@ -230,6 +230,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _cron(CLEVER_SYNC_CRON),
     },
 }
+# Between nightly syncs, apply Clever's events (e.g. "*/15 * * * *"); empty: off. Events are
+# opt-in per district in Clever's dashboard, and only districts with a full sync are polled.
+CLEVER_EVENTS_CRON = env.str("CLEVER_EVENTS_CRON", default="")
+if CLEVER_EVENTS_CRON:
+    CELERY_BEAT_SCHEDULE["clever-events"] = {
+        "task": "rostering.tasks.apply_all_district_events",
+        "schedule": _cron(CLEVER_EVENTS_CRON, "CLEVER_EVENTS_CRON"),
+    }
 
 # --- Logging: never write tokens, codes or secrets ----------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

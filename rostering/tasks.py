@@ -1,4 +1,4 @@
-"""Celery tasks: the nightly fan-out and one district's sync. Thin: they call services."""
+"""Celery tasks: the nightly and events fan-outs, one district's sync or events. Thin."""
 
 from __future__ import annotations
 
@@ -56,3 +56,22 @@ def apply_district_events(district_id: int) -> str:
     if district is None:
         return "not connected"
     return services.district_events_apply(district=district).status
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_all_district_events() -> int:
+    """Enqueue an events pass for each connected district that has had a full sync."""
+    # Clever's flow: a full sync first (it notes the newest event), then events after it.
+    ids = list(
+        District.objects.filter(
+            status=District.Status.CONNECTED,
+            sync_runs__status=SyncRun.Status.SUCCEEDED,
+            sync_runs__dry_run=False,
+        )
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for district_id in ids:
+        apply_district_events.delay_on_commit(district_id)
+    return len(ids)

@@ -61,3 +61,24 @@ def test_bad_sync_cron_is_refused_with_its_name():
     result = _start({**GOOD, "CLEVER_SYNC_CRON": "every night"})
     assert result.returncode != 0
     assert "CLEVER_SYNC_CRON" in result.stderr
+
+
+def test_events_poll_is_scheduled_only_when_configured():
+    show = "from django.conf import settings; print(sorted(settings.CELERY_BEAT_SCHEDULE))"
+    env = {**os.environ, **GOOD, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {k: v for k, v in env.items() if k != "CLEVER_EVENTS_CRON"}
+
+    def beat(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert "clever-events" not in beat().stdout
+    assert "'clever-events'" in beat(CLEVER_EVENTS_CRON="*/15 * * * *").stdout
+    bad = beat(CLEVER_EVENTS_CRON="often")
+    assert bad.returncode != 0 and "CLEVER_EVENTS_CRON" in bad.stderr

@@ -79,3 +79,24 @@ def test_task_options():
     assert broker_timeout > django_settings.CLEVER_SYNC_MAX_SECONDS
     schedule = django_settings.CELERY_BEAT_SCHEDULE["nightly-clever-sync"]
     assert schedule["task"] == tasks.sync_all_districts.name
+
+
+def test_events_fan_out_only_to_synced_districts_and_apply_their_changes(
+    clever, fast, no_broker, django_capture_on_commit_callbacks
+):
+    from accounts.models import User
+    from rostering import services
+    from tests.sync.conftest import sync
+
+    services.district_connections_refresh()
+    cert = District.objects.get(clever_id=CERT)
+    sync(cert)  # Lakeside is connected but has never had a full sync
+    molly = "07782ff269ed248fe3548e49"  # Molly Multiclass (fixtures/demo/EDGE_CASES.md)
+    clever.world.update_record("users", molly, name__first="Molly-Ann")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.apply_all_district_events() == 1
+
+    assert User.objects.get(clever_id=molly).first_name == "Molly-Ann"
+    event_runs = SyncRun.objects.filter(trigger=SyncRun.Trigger.EVENT)
+    assert [(r.district.clever_id, r.status) for r in event_runs] == [(CERT, "succeeded")]
