@@ -186,6 +186,18 @@ def instant_login(request: HttpRequest) -> HttpResponse:
             district_id=district_id,
             nonce=None,
         )
+    user_id, as_role = _remembered_user(request, district_id)
+    if user_id:
+        return _login_redirect(
+            request,
+            app,
+            redirect_uri=app.redirect_uris[0],
+            state=None,
+            district_id=district_id,
+            nonce=None,
+            user_id=user_id,
+            as_role=as_role,
+        )
     keep = {k: v for k, v in request.GET.items() if k in ("client_id", "district_id")}
     return user_picker(
         request,

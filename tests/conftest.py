@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from pytest_django.fixtures import Settings
 
 if TYPE_CHECKING:
@@ -38,11 +37,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not _redis_configured():
             item.add_marker(skip_redis)
-
-
-@pytest.fixture
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 # --- The Clever look-alike ----------------------------------------------------------------------

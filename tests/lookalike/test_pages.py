@@ -135,6 +135,17 @@ def test_clever_remembers_who_logged_in_so_the_apps_bounce_needs_no_second_pick(
     ).json()
     assert me["data"]["id"] == molly["id"]
 
+    # An Instant Login link logs the remembered person straight in too, without state.
+    instant = browser.get(
+        clever.base_url + "/oauth/instant-login",
+        params={"client_id": CLIENT[0], "district_id": cert.id},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert instant.status_code == 302
+    assert instant.headers["Location"].startswith(REDIRECT_URI)
+    assert "state" not in query_of(instant.headers["Location"])
+
     # prompt=login asks again; choosing a user again in the Portal logs out of "Clever".
     asked = browser.get(
         clever.base_url + "/oauth/authorize",
