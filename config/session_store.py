@@ -1,5 +1,8 @@
 """Django's database sessions with fewer queries per request; same table, same security.
 
+Used when no shared cache is configured (``CACHE_URL``); with Redis, ``config.session_cache``
+keeps sessions there instead. Both draw and cycle keys the same lean way (``LeanKeys``).
+
 Django's ``db`` backend spends queries the login path does not need: every new key is first
 checked with ``SELECT ... EXISTS`` (the INSERT that follows is already ``must_create`` and retries
 on a duplicate), ``cycle_key()`` INSERTs the new row at once and the response then UPDATEs it
@@ -18,22 +21,31 @@ from django.utils.crypto import get_random_string
 VALID_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-class SessionStore(DbSessionStore):
+class LeanKeys:
+    """New keys without an existence check; ``cycle_key()`` without an extra write."""
+
+    session_key: str | None
+    _session_key: str | None
+    _session_cache: dict
+    modified: bool
+
     def _get_new_session_key(self) -> str:
-        # No EXISTS query: create() saves with must_create, which fails on a duplicate key and
-        # draws again.
+        # No existence check: create() saves with must_create, which fails on a duplicate key
+        # (INSERT on the primary key, SET NX in Redis) and draws again.
         return get_random_string(32, VALID_KEY_CHARS)
 
     def cycle_key(self) -> None:
-        """Forget the old key (its row is deleted now); the new one is written with the response."""
-        data = self._session
+        """Forget the old key (deleted now); the new one is written with the response."""
+        data = self._session  # type: ignore[attr-defined]
         key = self.session_key
         self._session_key = None
         self._session_cache = data
         self.modified = True
         if key:
-            self.delete(key)
+            self.delete(key)  # type: ignore[attr-defined]
 
+
+class SessionStore(LeanKeys, DbSessionStore):
     def delete(self, session_key: str | None = None) -> None:
         """Delete the row of ``session_key`` (default: this session's) with one DELETE."""
         if session_key is None:

@@ -117,8 +117,21 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Database sessions with fewer queries per login (see config/session_store.py).
-SESSION_ENGINE = "config.session_store"
+# Cache: Redis in production (CACHE_URL, e.g. redis://127.0.0.1:6379/1); this process's memory
+# when unset. Sessions live in Redis when the cache is Redis (config/session_cache.py), else in
+# the database (config/session_store.py); both spend as few round trips per login as they can.
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    try:
+        CACHES = {"default": env.cache_url_config(CACHE_URL)}
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(f"CACHE_URL is not a cache URL Django knows: {exc}") from None
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHE_IS_SHARED = CACHES["default"]["BACKEND"] == "config.cache.RedisCache"
+SESSION_ENGINE = "config.session_cache" if CACHE_IS_SHARED else "config.session_store"
 
 # Security: HTTPS cookies in production; Lax so Clever's redirect back keeps the session.
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -25,10 +25,12 @@ def _redis_configured() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip what needs a missing service, naming it; in CI (CI_REQUIRE_SERVICES) never skip."""
     strict = os.environ.get("CI_REQUIRE_SERVICES") == "1"
-    if strict and not (_postgres_configured() and _redis_configured()):
+    if strict and not (
+        _postgres_configured() and _redis_configured() and django_settings.CACHE_IS_SHARED
+    ):
         raise pytest.UsageError(
-            "CI_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL or CELERY_BROKER_URL is "
-            "not Redis"
+            "CI_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL, or CELERY_BROKER_URL or "
+            "CACHE_URL is not Redis"
         )
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
     skip_redis = pytest.mark.skip(reason="needs Redis: set CELERY_BROKER_URL=redis://...")
@@ -37,6 +39,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not _redis_configured():
             item.add_marker(skip_redis)
+
+
+@pytest.fixture
+def session_queries() -> int:
+    """Database queries a request spends loading its session: none when sessions are in Redis."""
+    return 0 if django_settings.SESSION_ENGINE == "config.session_cache" else 1
 
 
 # --- The Clever look-alike ----------------------------------------------------------------------

@@ -42,3 +42,17 @@ def test_healthz_is_503_when_database_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False, "detail": "OperationalError"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_session_cache_is_unreachable(client, settings):
+    # Sessions live in the Redis cache, so a login cannot work without it.
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    settings.CACHE_IS_SHARED = True
+    settings.SESSION_ENGINE = "config.session_store"  # this request's own session: not in Redis
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["cache"]["ok"] is False
+    assert response.json()["database"]["ok"] is True

@@ -71,11 +71,11 @@ def roster():
 
 
 def test_teacher_sees_sections_with_students_and_co_teachers(
-    client, roster, django_assert_num_queries
+    client, roster, django_assert_num_queries, session_queries
 ):
     _login(client, roster["teacher"], "teacher")
-    # session, user, sections, everyone on them (teachers and students in one query)
-    with django_assert_num_queries(4):
+    # (session,) user, sections, everyone on them (teachers and students in one query)
+    with django_assert_num_queries(session_queries + 3):
         response = client.get("/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -100,21 +100,23 @@ def test_co_teacher_sees_who_is_primary(client, roster):
 
 
 def test_teacher_home_query_count_does_not_grow_with_sections(
-    client, roster, django_assert_num_queries
+    client, roster, django_assert_num_queries, session_queries
 ):
     for n in range(10):
         section = SectionFactory(school=roster["math"].school, name=f"Extra {n}")
         SectionTeacherFactory(section=section, user=roster["teacher"])
         SectionStudentFactory(section=section)
     _login(client, roster["teacher"], "teacher")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(session_queries + 3):
         response = client.get("/")
     assert response.content.decode().count('data-testid="section"') == 12
 
 
-def test_student_sees_sections_and_teachers(client, roster, django_assert_num_queries):
+def test_student_sees_sections_and_teachers(
+    client, roster, django_assert_num_queries, session_queries
+):
     _login(client, roster["lisa"], "student")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(session_queries + 3):
         response = client.get("/")
     page = response.content.decode()
     rows = page.split('data-testid="section"')[1:]
@@ -124,14 +126,16 @@ def test_student_sees_sections_and_teachers(client, roster, django_assert_num_qu
     assert "Bart" not in page  # classmates are not listed to students
 
 
-def test_admin_sees_schools_and_last_sync(client, roster, django_assert_num_queries):
+def test_admin_sees_schools_and_last_sync(
+    client, roster, django_assert_num_queries, session_queries
+):
     district = roster["district"]
     SchoolFactory(district=district, name="Shelbyville High")
     SchoolFactory(district=district, name="Closed School", archived_at=timezone.now())
     SyncRunFactory(district=district, status=SyncRun.Status.FAILED)
     admin = CleverUserFactory(district=district, first_name="Gary", last_name="Chalmers")
     _login(client, admin, "district_admin")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(session_queries + 5):
         response = client.get("/")
     page = response.content.decode()
     assert "Springfield USD" in page

@@ -1,0 +1,110 @@
+"""Both session stores: the database one (no shared cache) and the Redis one (CACHE_URL)."""
+
+from __future__ import annotations
+
+import secrets
+from importlib import import_module
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import caches
+
+
+def _redis_cache_url() -> str:
+    """CACHE_URL when it is Redis, else the broker's Redis server with database 14."""
+    if django_settings.CACHE_IS_SHARED:
+        return django_settings.CACHES["default"]["LOCATION"]
+    parts = urlsplit(django_settings.CELERY_BROKER_URL or "redis://127.0.0.1:6379/0")
+    return urlunsplit((parts.scheme, parts.netloc, "/14", "", ""))
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request, settings):
+    """The SessionStore class of one engine, configured as the settings would configure it."""
+    if request.param == "database":
+        request.getfixturevalue("db")
+        settings.SESSION_ENGINE = "config.session_store"
+    else:
+        if not (django_settings.CELERY_BROKER_URL or "").startswith("redis"):
+            pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://...")
+        settings.CACHES = {
+            "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis_cache_url()}
+        }
+        settings.SESSION_ENGINE = "config.session_cache"
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def test_saved_session_loads_by_its_key(store):
+    session = store()
+    session["who"] = "teacher-1"
+    session.save()
+    assert session.session_key
+    assert store(session.session_key)["who"] == "teacher-1"
+
+
+def test_cycle_key_kills_the_old_key_at_once_and_keeps_the_data(store):
+    session = store()
+    session["who"] = "teacher-1"
+    session.save()
+    old_key = session.session_key
+
+    session.cycle_key()
+    # The old key stops working now, before the response writes the new one.
+    assert not store().exists(old_key)
+    assert store(old_key).load() == {}
+    session.save()
+    assert session.session_key != old_key
+    assert store(session.session_key)["who"] == "teacher-1"
+
+
+def test_a_colliding_new_key_is_drawn_again_and_never_overwrites(store, monkeypatch):
+    first = store()
+    first["who"] = "teacher-1"
+    first.save()
+    fresh = secrets.token_hex(16)  # Redis keeps keys between test runs
+    keys = iter([first.session_key, fresh])
+    monkeypatch.setattr("config.session_store.get_random_string", lambda *a, **k: next(keys))
+
+    second = store()
+    second["who"] = "student-2"
+    second.save()
+    assert second.session_key == fresh
+    assert store(first.session_key)["who"] == "teacher-1"
+    assert store(fresh)["who"] == "student-2"
+
+
+def test_delete_removes_the_session(store):
+    session = store()
+    session["who"] = "teacher-1"
+    session.save()
+    key = session.session_key
+    session.delete()
+    assert not store().exists(key)
+
+
+@pytest.mark.redis
+def test_redis_cache_reuses_one_client(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis_cache_url()}
+    }
+    backend = caches["default"]._cache
+    assert backend.get_client() is backend.get_client(write=True)
+    caches["default"].set("k", {"v": 1}, 30)
+    assert caches["default"].get("k") == {"v": 1}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_with_redis_sessions_starting_a_login_queries_no_database(
+    client, settings, django_assert_num_queries
+):
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis_cache_url()}
+    }
+    settings.SESSION_ENGINE = "config.session_cache"
+    with django_assert_num_queries(0):
+        response = client.get("/sso/clever/login")
+    assert response.status_code == 302
+    key = response.cookies[settings.SESSION_COOKIE_NAME].value
+    assert import_module("config.session_cache").SessionStore(key).get("clever_flows")
