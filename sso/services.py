@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
 from accounts.selectors import user_by_clever_id
@@ -65,12 +65,17 @@ def code_was_redeemed(*, code: str) -> bool:
 
 def code_mark_redeemed(*, code: str) -> bool:
     """Record (a hash of) the code before we post it; False when it was already recorded."""
-    try:
-        with transaction.atomic():
-            RedeemedCode.objects.create(code_hash=_code_hash(code))
-    except IntegrityError:
-        return False
-    return True
+    # One statement on the login's hot path: ORM create() needs a transaction and a savepoint to
+    # survive the duplicate-key error, three round trips instead of one. Both PostgreSQL and
+    # SQLite (3.24+) take ON CONFLICT; rowcount says whether this request was first.
+    table = connection.ops.quote_name(RedeemedCode._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (code_hash, created_at) VALUES (%s, %s) "  # noqa: S608 (our table)
+            "ON CONFLICT (code_hash) DO NOTHING",
+            [_code_hash(code), timezone.now()],
+        )
+        return cursor.rowcount == 1
 
 
 def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
