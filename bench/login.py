@@ -2,7 +2,7 @@
 
 Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
 
-- the Clever look-alike in its own single-process threaded server (its state lives in memory),
+- the Clever look-alike as its own service: gunicorn, one process (its state lives in memory),
 - the product under gunicorn with production settings (``DEBUG`` off, every start-up check on),
   served as if behind a TLS-terminating proxy: its redirect URI is https, and the load
   generator sends X-Forwarded-Proto: https over loopback HTTP (``--debug``: DEBUG=1 over http),
@@ -11,7 +11,8 @@ Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
 then drives complete logins with N concurrent virtual users (each its own cookie jar) for a
 bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
 login and of the callback alone, and errors. SQLite by default (a file under var/); PostgreSQL
-when DATABASE_URL is set. The look-alike's ``login_as`` stands in for the person's click on
+when DATABASE_URL is set. Sessions in Redis as in production (CACHE_URL, else database 13 of a
+Redis on 127.0.0.1:6379 when one answers), else in the database. The look-alike's ``login_as`` stands in for the person's click on
 Clever's page; the product itself never uses it.
 """
 
@@ -38,35 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
 
-LOOKALIKE_SERVER = """
-import gc, os, socket, threading, django
-django.setup()
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.servers.basehttp import ThreadedWSGIServer
-from cleverlike.server import QuietRequestHandler
-from cleverlike.world import world
-
-
-class Server(ThreadedWSGIServer):
-    # Django's dev server writes headers and body separately; without TCP_NODELAY every
-    # keep-alive request waits ~40 ms for a delayed ACK (a look-alike artifact, not Clever's).
-    def get_request(self):
-        sock, addr = super().get_request()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, addr
-
-
-world.reset()
-# As the product's gunicorn config does: Django and the district data loaded above are long-lived;
-# keep full collections from walking them while serving.
-gc.collect()
-gc.freeze()
-httpd = Server(("127.0.0.1", int(os.environ["BENCH_LOOKALIKE_PORT"])), QuietRequestHandler)
-httpd.daemon_threads = True
-httpd.set_app(WSGIHandler())
-print("ready", flush=True)
-httpd.serve_forever()
-"""
 
 
 # Sync the district first (the sync's own service), so home pages show real class lists.
@@ -124,6 +96,20 @@ def cpu_now(product_pid: int, lookalike_pid: int, database: str) -> tuple[float,
         cpu_seconds(command="postgres", marker=f" {database} ") if database else 0.0,
         own.user + own.system,
     )
+
+
+def redis_cache_url() -> str:
+    """CACHE_URL, else a Redis database of the local server when one answers, else ""."""
+    if os.environ.get("CACHE_URL"):
+        return os.environ["CACHE_URL"]
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return "redis://127.0.0.1:6379/13"
+    except OSError:
+        pass
+    return ""
 
 
 def free_port() -> int:
@@ -350,6 +336,7 @@ def main() -> None:
     product_http = f"http://127.0.0.1:{product_port}"
     lookalike = f"http://127.0.0.1:{lookalike_port}/clever"
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    cache_url = redis_cache_url()
     env = {
         **os.environ,
         # The look-alike, migrations and the roster sync run in development mode.
@@ -364,7 +351,6 @@ def main() -> None:
         "CLEVER_REDIRECT_URI": f"{product}/sso/clever/callback/",
         "CLEVER_REDIRECT_URIS": f"{product}/sso/clever/callback/",
         "CLEVER_LOOKALIKE_ENABLED": "1",
-        "BENCH_LOOKALIKE_PORT": str(lookalike_port),
     }
     # The product itself: production settings, with every start-up check (https redirect URI,
     # a real SECRET_KEY, no look-alike in the product); Clever is the look-alike's process.
@@ -384,6 +370,7 @@ def main() -> None:
                 text=True,
             ).stdout.strip(),
             "CLEVER_LOOKALIKE_ENABLED": "0",
+            "CACHE_URL": cache_url,
         }
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -399,7 +386,18 @@ def main() -> None:
     try:
         procs.append(
             subprocess.Popen(
-                [PY, "-c", LOOKALIKE_SERVER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+                [
+                    str(Path(PY).parent / "gunicorn"),
+                    "--config",
+                    str(ROOT / "bench" / "lookalike_gunicorn.py"),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{lookalike_port}",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
             )
         )
         procs.append(
@@ -430,12 +428,13 @@ def main() -> None:
             subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
         users = district_users(lookalike, token, args.users)
         db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        sessions = "sessions in Redis" if cache_url.startswith("redis") else "sessions in the database"
         pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
         mode = "DEBUG=1, http" if args.debug else "production settings, https via proxy header"
         print(
             f"bench-login: {len(users)} people, "
             f"gunicorn {args.workers}x{args.threads} {args.worker_class}, "
-            f"{mode}, {db}, look-alike single process, {os.cpu_count()} CPUs, "
+            f"{mode}, {db}, {sessions}, look-alike gunicorn 1 process, {os.cpu_count()} CPUs, "
             "load generator on http.client"
         )
         print(
