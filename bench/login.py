@@ -12,8 +12,8 @@ then drives complete logins with N concurrent virtual users (each its own cookie
 bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
 login and of the callback alone, and errors. SQLite by default (a file under var/); PostgreSQL
 when DATABASE_URL is set. Sessions in Redis as in production (CACHE_URL, else database 13 of a
-Redis on 127.0.0.1:6379 when one answers), else in the database. The look-alike's ``login_as`` stands in for the person's click on
-Clever's page; the product itself never uses it.
+Redis on 127.0.0.1:6379 when one answers), else in the database. The look-alike's ``login_as``
+stands in for the person's click on Clever's page; the product itself never uses it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
-
 
 
 # Sync the district first (the sync's own service), so home pages show real class lists.
@@ -135,6 +134,8 @@ class Level:
     concurrency: int
     logins: list[float] = field(default_factory=list)
     callbacks: list[float] = field(default_factory=list)
+    # Seconds of each step of each login: our button, Clever's authorize, our callback, home.
+    steps: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -215,23 +216,29 @@ def one_login(browser: Browser, product: str, user_id: str, name: str, level: Le
     """
     browser.cookies.clear()
     started = time.perf_counter()
+    timings: list[tuple[str, float]] = []
+
+    def step(what: str, url: str) -> tuple[int, dict[str, str], bytes]:
+        t0 = time.perf_counter()
+        result = browser.get(url)
+        timings.append((what, time.perf_counter() - t0))
+        return result
+
     try:
-        status, headers, _ = browser.get(f"{product}/sso/clever/login")
+        status, headers, _ = step("button", f"{product}/sso/clever/login")
         if status != 302:
             return level.error(f"login start {status}")
         authorize = headers["location"]
         params = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
         params["login_as"] = user_id
-        status, headers, _ = browser.get(f"{authorize.split('?', 1)[0]}?{urlencode(params)}")
+        status, headers, _ = step("authorize", f"{authorize.split('?', 1)[0]}?{urlencode(params)}")
         if status not in (302, 303):
             return level.error(f"authorize {status}")
-        callback = headers["location"]
-        t0 = time.perf_counter()
-        status, headers, _ = browser.get(callback)
-        level.callbacks.append(time.perf_counter() - t0)
+        status, headers, _ = step("callback", headers["location"])
+        level.callbacks.append(timings[-1][1])
         if status != 302:
             return level.error(f"callback {status}")
-        status, headers, body = browser.get(f"{product}{headers['location']}")
+        status, headers, body = step("home", f"{product}{headers['location']}")
         if status != 200:
             return level.error(f"home {status}")
         if f"Logged in as <strong>{name}</strong>".encode() not in body:
@@ -240,6 +247,8 @@ def one_login(browser: Browser, product: str, user_id: str, name: str, level: Le
         browser.close()
         return level.error(type(exc).__name__)
     level.logins.append(time.perf_counter() - started)
+    for what, seconds in timings:
+        level.steps.setdefault(what, []).append(seconds)
 
 
 def run_level(
@@ -321,6 +330,7 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=40, help="distinct people per role")
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
+    parser.add_argument("--steps", action="store_true", help="also print each step's latency")
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -397,7 +407,7 @@ def main() -> None:
                     "warning",
                 ],
                 cwd=ROOT,
-                env=env,
+                env={**env, "DJANGO_SETTINGS_MODULE": "cleverlike.service_settings"},
             )
         )
         procs.append(
@@ -428,7 +438,7 @@ def main() -> None:
             subprocess.run([PY, "-c", SYNC_DISTRICTS, district_id], cwd=ROOT, env=env, check=True)
         users = district_users(lookalike, token, args.users)
         db = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
-        sessions = "sessions in Redis" if cache_url.startswith("redis") else "sessions in the database"
+        sessions = "sessions in " + ("Redis" if cache_url.startswith("redis") else "the database")
         pg_database = urlsplit(database_url).path.lstrip("/") if db == "PostgreSQL" else ""
         mode = "DEBUG=1, http" if args.debug else "production settings, https via proxy header"
         print(
@@ -465,6 +475,15 @@ def main() -> None:
                 f"{cpu:>17} {sum(level.errors.values())} {level.errors or ''}",
                 flush=True,
             )
+            if args.steps:
+                print(
+                    "        steps p50/p99 ms: "
+                    + ", ".join(
+                        f"{what} {pct(v, 50) * 1000:.1f}/{pct(v, 99) * 1000:.1f}"
+                        for what, v in level.steps.items()
+                    ),
+                    flush=True,
+                )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,55 @@
+"""The look-alike served on its own (cleverlike.service_settings), as bench-login runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+client = Client()
+print(len(settings.MIDDLEWARE))
+print(client.get("/clever/.well-known/openid-configuration").status_code)
+print(client.get("/clever/oauth/tokens?owner_type=district").status_code)
+print(client.get("/sso/clever/login").status_code)
+"""
+
+
+def _probe(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cleverlike.service_settings",
+            "DATABASE_URL": "sqlite:///:memory:",
+            "ALLOWED_HOSTS": "testserver",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serves_clever_alone_without_our_middleware() -> None:
+    result = _probe(DEBUG="1", CLEVER_LOOKALIKE_ENABLED="1")
+    assert result.returncode == 0, result.stderr
+    middleware, discovery, tokens_without_auth, product_login = result.stdout.split()
+    assert middleware == "0"
+    assert discovery == "200"
+    assert tokens_without_auth == "401"  # Clever's own answer, not a product page
+    assert product_login == "404"  # the product is not served here
+
+
+def test_refuses_to_start_without_the_look_alike_enabled() -> None:
+    result = _probe(DEBUG="1", CLEVER_LOOKALIKE_ENABLED="0")
+    assert result.returncode != 0
+    assert "CLEVER_LOOKALIKE_ENABLED=1" in result.stderr
