@@ -1,27 +1,34 @@
 """Clever's OAuth 2.0 / OpenID Connect endpoints and the user-token reads SSO needs.
 
 The only module that knows Clever's OAuth URLs, ``/me`` and ``/users/{id}``. Every call goes
-through a ``requests`` session with a timeout; Clever's failures come back as our exceptions:
-``CleverUnavailable`` (transient: try again later), ``CleverInvalidGrant`` (the code was used,
-expired or is unknown), ``CleverRejected`` (any other permanent refusal) and ``IdTokenInvalid``.
-Results are plain dataclasses; nothing here touches the ORM.
+through one keep-alive connection pool with a timeout; Clever's failures come back as our
+exceptions: ``CleverUnavailable`` (transient: try again later), ``CleverInvalidGrant`` (the code
+was used, expired or is unknown), ``CleverRejected`` (any other permanent refusal) and
+``IdTokenInvalid``. Results are plain dataclasses; nothing here touches the ORM.
+
+Why urllib3 and not ``requests`` (which the Data API client uses): these three calls sit inside
+every login, and on the login benchmark ``requests``' own per-call work (settings merges, hooks,
+cookie jars, protocol checks) cost about 0.4 ms of CPU a call over the urllib3 pool it wraps,
+more than a tenth of the callback's CPU. authlib still builds the code exchange, authenticates
+it (HTTP Basic) and reads Clever's answer; ``_Transport`` is the one method of a session it needs.
 """
 
 from __future__ import annotations
 
-import http.cookiejar
+import json
 import os
 import threading
 import time
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
+import certifi
+import urllib3
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.integrations.requests_client.oauth2_session import OAuth2Auth, OAuth2ClientAuth
+from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.client import OAuth2Client
 from django.conf import settings
 
@@ -121,45 +128,112 @@ def normalise_user_type(value: str) -> str:
     return value.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-_local = threading.local()
 _metadata_lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, Any]] = {}
+_pools_lock = threading.Lock()
+_pools: dict[tuple[str, ...], urllib3.PoolManager] = {}
+# Never retry: a code exchange must not be posted twice, and a stale keep-alive connection is
+# replaced by the pool before a request is sent on it.
+_NO_RETRIES = urllib3.Retry(total=0, read=False, redirect=False, raise_on_status=False)
+# Clever's answers here are a few kilobytes; refuse to hold more than this of one in memory.
+_MAX_BODY_BYTES = 1_000_000
 
 
-def _environment_settings(session: requests.Session) -> None:
-    # requests re-reads proxy settings from the environment on every call (a measurable share of
-    # the login callback's CPU); read them once per session for the two hosts we call instead.
-    session.trust_env = False
-    for base in {settings.CLEVER_OAUTH_BASE_URL, settings.CLEVER_API_BASE_URL}:
-        parts = urlsplit(base)
-        proxy = requests.utils.get_environ_proxies(base).get(parts.scheme)
-        if proxy:
-            session.proxies[f"{parts.scheme}://{parts.hostname}"] = proxy
-    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    session.verify = ca_bundle or True
+def _pool_for(url: str) -> urllib3.PoolManager:
+    """The keep-alive pool for ``url``'s host: direct, or through the environment's proxy."""
+    parts = urlsplit(url)
+    # Proxy settings are read once per host (the environment is not re-read on every call).
+    key = (parts.scheme, parts.hostname or "", os.environ.get("REQUESTS_CA_BUNDLE", ""))
+    pool = _pools.get(key)
+    if pool is not None:
+        return pool
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            proxy = urllib.request.getproxies().get(parts.scheme)
+            if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+                proxy = None
+            options: dict[str, Any] = {
+                "maxsize": 16,
+                "ca_certs": (
+                    os.environ.get("REQUESTS_CA_BUNDLE")
+                    or os.environ.get("CURL_CA_BUNDLE")
+                    or certifi.where()
+                ),
+                "retries": _NO_RETRIES,
+            }
+            if proxy:
+                pool = urllib3.ProxyManager(proxy, **options)
+            else:
+                pool = urllib3.PoolManager(**options)
+            _pools[key] = pool
+    return pool
 
 
-def _session() -> requests.Session:
-    # One keep-alive session per thread: requests.Session is not guaranteed thread-safe. It keeps
-    # no cookies, so nothing from one person's login rides along on the next one's.
-    key = (settings.CLEVER_OAUTH_BASE_URL, settings.CLEVER_API_BASE_URL)
-    session = getattr(_local, "session", None)
-    if session is None or getattr(_local, "key", None) != key:
-        session = requests.Session()
-        session.headers["Accept"] = "application/json"
-        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        _environment_settings(session)
-        _local.session, _local.key = session, key
-    return session
+@dataclass(frozen=True)
+class _Response:
+    """What authlib and this module read of an HTTP response."""
+
+    status_code: int
+    content: bytes = field(repr=False)
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise CleverRejected(f"Clever answered HTTP {self.status_code}")
+
+
+def _request(
+    method: str, url: str, *, what: str, headers: dict[str, str], body: str | None = None
+) -> _Response:
+    """Send one request to Clever through the host's pool; network failures are transient."""
+    try:
+        resp = _pool_for(url).request(
+            method,
+            url,
+            body=body,
+            headers={"Accept": "application/json", **headers},
+            timeout=urllib3.Timeout(total=_timeout()),
+            retries=_NO_RETRIES,
+            redirect=False,
+            preload_content=False,
+        )
+        try:
+            content = resp.read(_MAX_BODY_BYTES + 1)
+        finally:
+            resp.release_conn()
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise CleverUnavailable(f"{what}: {type(exc).__name__}") from None
+    if len(content) > _MAX_BODY_BYTES:
+        raise CleverUnavailable(f"{what}: Clever's answer is over {_MAX_BODY_BYTES} bytes")
+    return _Response(status_code=resp.status, content=content)
+
+
+class _Transport:
+    """The one method of a requests session that authlib's OAuth2Client calls here (``post``)."""
+
+    def post(
+        self,
+        url: str,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: ClientAuth | None = None,
+        **_: Any,
+    ) -> _Response:
+        body = urlencode(data or {})
+        headers = dict(headers or {})
+        if auth is not None:
+            url, headers, body = auth.prepare("POST", url, headers, body)
+        return _request("POST", url, what="code exchange", headers=headers, body=body)
 
 
 class _OAuthClient(OAuth2Client):
-    """authlib's OAuth 2 client (as OAuth2Session) over this thread's keep-alive session."""
+    """authlib's OAuth 2 client over ``_Transport``."""
 
-    client_auth_class = OAuth2ClientAuth
-    token_auth_class = OAuth2Auth
+    client_auth_class = ClientAuth
     oauth_error_class = OAuthError
-    SESSION_REQUEST_PARAMS = OAuth2Session.SESSION_REQUEST_PARAMS
 
 
 def _timeout() -> float:
@@ -174,7 +248,7 @@ def _api_url(path: str) -> str:
     return settings.CLEVER_API_BASE_URL + path
 
 
-def _json_or_unavailable(resp: requests.Response, what: str) -> dict[str, Any]:
+def _json_or_unavailable(resp: _Response, what: str) -> dict[str, Any]:
     if resp.status_code == 429 or resp.status_code >= 500:
         raise CleverUnavailable(f"{what}: Clever answered HTTP {resp.status_code}")
     try:
@@ -191,7 +265,7 @@ def _json_or_unavailable(resp: requests.Response, what: str) -> dict[str, Any]:
 def _oauth_client(*, redirect_uri: str) -> _OAuthClient:
     # Made per call: it holds the user's token after an exchange, and is cheap.
     return _OAuthClient(
-        _session(),
+        _Transport(),
         client_id=settings.CLEVER_CLIENT_ID,
         client_secret=settings.CLEVER_CLIENT_SECRET,
         token_endpoint_auth_method="client_secret_basic",
@@ -214,15 +288,10 @@ def authorization_url(
     return url
 
 
-def _token_response_hook(resp: requests.Response) -> requests.Response:
+def _token_response_hook(resp: _Response) -> _Response:
     # authlib parses whatever JSON comes back; turn Clever outages into our transient error first.
-    if resp.status_code == 429 or resp.status_code >= 500:
-        raise CleverUnavailable(f"code exchange: Clever answered HTTP {resp.status_code}")
-    try:
-        resp.json()
-    except ValueError:
-        raise CleverUnavailable(f"code exchange: HTTP {resp.status_code}, not JSON") from None
-    if resp.status_code >= 400 and "error" not in resp.json():
+    data = _json_or_unavailable(resp, "code exchange")
+    if resp.status_code >= 400 and "error" not in data:
         raise CleverRejected(f"code exchange: Clever answered HTTP {resp.status_code}")
     return resp
 
@@ -237,10 +306,7 @@ def exchange_code(*, code: str, redirect_uri: str) -> TokenResponse:
             grant_type="authorization_code",
             code=code,
             redirect_uri=redirect_uri,
-            timeout=_timeout(),
         )
-    except requests.RequestException as exc:
-        raise CleverUnavailable(f"code exchange: {type(exc).__name__}") from None
     except OAuthError as exc:
         if exc.error == "invalid_grant":
             raise CleverInvalidGrant("code exchange: invalid_grant") from None
@@ -252,13 +318,9 @@ def exchange_code(*, code: str, redirect_uri: str) -> TokenResponse:
     return TokenResponse(access_token=access_token, id_token=str(id_token))
 
 
-def _get(url: str, *, access_token: str, what: str) -> dict[str, Any]:
-    try:
-        resp = _session().get(
-            url, headers={"Authorization": f"Bearer {access_token}"}, timeout=_timeout()
-        )
-    except requests.RequestException as exc:
-        raise CleverUnavailable(f"{what}: {type(exc).__name__}") from None
+def _get(url: str, *, what: str, access_token: str = "") -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+    resp = _request("GET", url, what=what, headers=headers)
     data = _json_or_unavailable(resp, what)
     if resp.status_code >= 400:
         raise CleverRejected(f"{what}: Clever answered HTTP {resp.status_code}")
@@ -293,7 +355,7 @@ def _user_path(*, user_id: str, canonical_path: str) -> str:
     # token to a host we did not configure.
     if canonical_path.startswith("/") and not canonical_path.startswith("//"):
         return canonical_path
-    return USER_PATH.format(id=requests.utils.quote(user_id, safe=""))
+    return USER_PATH.format(id=quote(user_id, safe=""))
 
 
 def fetch_user(*, access_token: str, user_id: str, canonical_path: str = "") -> CleverUser:
@@ -340,14 +402,7 @@ def _cached(key: str, loader: Any, *, refresh: bool = False) -> Any:
 
 
 def _fetch_json(url: str, what: str) -> dict[str, Any]:
-    try:
-        resp = _session().get(url, timeout=_timeout())
-    except requests.RequestException as exc:
-        raise CleverUnavailable(f"{what}: {type(exc).__name__}") from None
-    data = _json_or_unavailable(resp, what)
-    if resp.status_code >= 400:
-        raise CleverRejected(f"{what}: Clever answered HTTP {resp.status_code}")
-    return data
+    return _get(url, what=what)
 
 
 def _discovery(*, refresh: bool = False) -> dict[str, Any]:
@@ -410,6 +465,10 @@ def validate_id_token(*, id_token: str, nonce: str) -> IdTokenClaims:
 
 
 def clear_caches() -> None:
-    """Forget the cached discovery document and keys (tests, settings changes)."""
+    """Forget the cached discovery document, keys and connection pools (tests, settings changes)."""
     with _metadata_lock:
         _metadata_cache.clear()
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.clear()
+        _pools.clear()

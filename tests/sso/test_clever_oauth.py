@@ -1,33 +1,100 @@
-"""Narrow client cases for sso.clever_oauth (error codes, headers) with `responses`."""
+"""Narrow client cases for sso.clever_oauth (error codes, headers), over real HTTP on loopback.
+
+A small scripted server stands in for Clever here: each test says what it answers and reads
+back exactly what the client sent.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
 
 from sso import clever_oauth
 
-OAUTH = "https://clever.com"
-API = "https://api.clever.com"
+
+@dataclass
+class Sent:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Scripted:
+    """What the server answers per (method, path), and every request it received."""
+
+    base: str
+    answers: dict[tuple[str, str], tuple[int, str, float]] = field(default_factory=dict)
+    received: list[Sent] = field(default_factory=list)
+
+    def answer(self, method: str, path: str, status: int = 200, *, body="", delay=0.0) -> None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.answers[(method, path)] = (status, text, delay)
+
+
+@pytest.fixture
+def server() -> Iterator[Scripted]:
+    scripted = Scripted(base="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            scripted.received.append(
+                Sent(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+            )
+            status, text, delay = scripted.answers.get((self.command, self.path), (404, "{}", 0))
+            time.sleep(delay)
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    scripted.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield scripted
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(autouse=True)
-def clever_settings(settings):
-    settings.CLEVER_OAUTH_BASE_URL = OAUTH
-    settings.CLEVER_API_BASE_URL = API
+def clever_settings(settings, server):
+    settings.CLEVER_OAUTH_BASE_URL = server.base
+    settings.CLEVER_API_BASE_URL = server.base
     settings.CLEVER_CLIENT_ID = "cid"
     settings.CLEVER_CLIENT_SECRET = "csecret"
-    settings.CLEVER_HTTP_TIMEOUT = 3
+    settings.CLEVER_HTTP_TIMEOUT = 1
+    clever_oauth.clear_caches()
+    yield
+    clever_oauth.clear_caches()
 
 
-def test_authorization_url_carries_state_redirect_and_district_hint():
+def test_authorization_url_carries_state_redirect_and_district_hint(server):
     url = clever_oauth.authorization_url(
         state="s1", redirect_uri="https://app.example.com/cb/", district_id="d1", nonce="n1"
     )
-    assert url.startswith(f"{OAUTH}/oauth/authorize?")
+    assert url.startswith(f"{server.base}/oauth/authorize?")
     for part in (
         "response_type=code",
         "client_id=cid",
@@ -39,55 +106,71 @@ def test_authorization_url_carries_state_redirect_and_district_hint():
         assert part in url
 
 
-@responses.activate
-def test_exchange_uses_http_basic_and_returns_the_token():
-    responses.post(f"{OAUTH}/oauth/tokens", json={"access_token": "tok", "token_type": "bearer"})
+def test_exchange_uses_http_basic_and_returns_the_token(server):
+    server.answer("POST", "/oauth/tokens", body={"access_token": "tok", "token_type": "bearer"})
     result = clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
     assert result.access_token == "tok"
-    request = responses.calls[0].request
-    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
-    assert "grant_type=authorization_code" in request.body and "code=c1" in request.body
-    assert "client_secret" not in request.body
+    (sent,) = server.received
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
+    assert sent.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert "grant_type=authorization_code" in sent.body and "code=c1" in sent.body
+    assert "redirect_uri=https%3A%2F%2Fapp%2Fcb%2F" in sent.body
+    assert "client_secret" not in sent.body
     assert "tok" not in repr(result)
 
 
-@responses.activate
-def test_invalid_grant_is_its_own_error():
-    responses.post(f"{OAUTH}/oauth/tokens", status=400, json={"error": "invalid_grant"})
+def test_invalid_grant_is_its_own_error(server):
+    server.answer("POST", "/oauth/tokens", 400, body={"error": "invalid_grant"})
     with pytest.raises(clever_oauth.CleverInvalidGrant):
         clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
+    assert len(server.received) == 1  # a code is never posted twice
 
 
-@responses.activate
-def test_invalid_client_is_permanent_not_invalid_grant():
-    responses.post(f"{OAUTH}/oauth/tokens", status=401, json={"error": "invalid_client"})
+def test_invalid_client_is_permanent_not_invalid_grant(server):
+    server.answer("POST", "/oauth/tokens", 401, body={"error": "invalid_client"})
     with pytest.raises(clever_oauth.CleverRejected) as excinfo:
         clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
     assert not isinstance(excinfo.value, clever_oauth.CleverInvalidGrant)
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("status", "body"),
     [
-        {"status": 503, "json": {"error": "down"}},
-        {"status": 502, "body": "<html>bad gateway</html>"},
-        {"status": 200, "body": "<html>maintenance</html>"},
-        {"status": 429, "json": {}},
-        {"body": requests.exceptions.ConnectTimeout()},
+        (503, {"error": "down"}),
+        (502, "<html>bad gateway</html>"),
+        (200, "<html>maintenance</html>"),
+        (200, "[1, 2]"),
+        (429, {}),
     ],
 )
-@responses.activate
-def test_outages_on_exchange_are_transient(kwargs):
-    responses.post(f"{OAUTH}/oauth/tokens", **kwargs)
+def test_outages_on_exchange_are_transient(server, status, body):
+    server.answer("POST", "/oauth/tokens", status, body=body)
     with pytest.raises(clever_oauth.CleverUnavailable):
+        clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
+    assert len(server.received) == 1
+
+
+def test_a_slow_token_endpoint_times_out_once_without_a_second_post(server):
+    server.answer("POST", "/oauth/tokens", body={"access_token": "tok"}, delay=2.5)
+    with pytest.raises(clever_oauth.CleverUnavailable, match=r"code exchange: .*Timeout"):
+        clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
+    assert len(server.received) == 1
+
+
+def test_nothing_listening_is_transient(settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.CLEVER_OAUTH_BASE_URL = f"http://127.0.0.1:{port}"
+    with pytest.raises(clever_oauth.CleverUnavailable, match="code exchange"):
         clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
 
 
-@responses.activate
-def test_me_follows_the_canonical_link_and_normalises_the_type():
-    responses.get(
-        f"{API}/v3.0/me",
-        json={
+def test_me_follows_the_canonical_link_and_normalises_the_type(server):
+    server.answer(
+        "GET",
+        "/v3.0/me",
+        body={
             "type": "district admin",
             "data": {"id": "u1", "district": "d1", "type": "user", "authorized_by": "district"},
             "links": [
@@ -98,10 +181,12 @@ def test_me_follows_the_canonical_link_and_normalises_the_type():
     )
     me = clever_oauth.fetch_me(access_token="tok")
     assert (me.user_id, me.district_id, me.login_type) == ("u1", "d1", "district_admin")
-    assert responses.calls[0].request.headers["Authorization"] == "Bearer tok"
-    responses.get(
-        f"{API}/v3.0/users/u1",
-        json={
+    assert server.received[0].headers["Authorization"] == "Bearer tok"
+    assert server.received[0].headers["Accept"] == "application/json"
+    server.answer(
+        "GET",
+        "/v3.0/users/u1",
+        body={
             "data": {
                 "id": "u1",
                 "district": "d1",
@@ -116,32 +201,47 @@ def test_me_follows_the_canonical_link_and_normalises_the_type():
     user = clever_oauth.fetch_user(
         access_token="tok", user_id=me.user_id, canonical_path=me.canonical_path
     )
+    assert server.received[1].path == "/v3.0/users/u1"
     assert user.email == "" and user.first_name == "Ana"
     assert user.role("teacher").sis_id == "T1"
     assert user.role("staff").district_username == "aruiz"
 
 
-@responses.activate
-def test_user_token_is_never_sent_to_a_foreign_canonical_host():
-    responses.get(f"{API}/v3.0/users/u1", json={"data": {"id": "u1", "district": "d1"}})
+def test_user_token_is_never_sent_to_a_foreign_canonical_host(server):
+    server.answer("GET", "/v3.0/users/u1", body={"data": {"id": "u1", "district": "d1"}})
     clever_oauth.fetch_user(
         access_token="tok", user_id="u1", canonical_path="https://evil.example/v3.0/users/u1"
     )
-    assert responses.calls[0].request.url == f"{API}/v3.0/users/u1"
+    assert [sent.path for sent in server.received] == ["/v3.0/users/u1"]
 
 
-@responses.activate
-def test_unknown_token_on_me_is_permanent():
-    responses.get(f"{API}/v3.0/me", status=401, json={"message": "invalid token"})
+def test_unknown_token_on_me_is_permanent(server):
+    server.answer("GET", "/v3.0/me", 401, body={"message": "invalid token"})
     with pytest.raises(clever_oauth.CleverRejected):
         clever_oauth.fetch_me(access_token="tok")
 
 
-def test_environment_proxy_is_read_once_for_clevers_hosts(monkeypatch):
+def test_a_redirect_is_not_followed_with_the_users_token(server):
+    server.answer("GET", "/v3.0/me", 302, body="")
+    with pytest.raises(clever_oauth.CleverUnavailable):
+        clever_oauth.fetch_me(access_token="tok")
+    assert len(server.received) == 1
+
+
+def test_calls_reuse_one_keep_alive_connection(server):
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}})
+    for _ in range(3):
+        clever_oauth.fetch_me(access_token="tok")
+    pool = clever_oauth._pool_for(server.base)
+    assert pool.connection_from_url(server.base).num_connections == 1
+
+
+def test_environment_proxy_is_used_for_clevers_hosts_except_no_proxy(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "api.clever.com")
-    monkeypatch.setattr(clever_oauth, "_local", type(clever_oauth._local)())
-    session = clever_oauth._session()
-    assert session.trust_env is False
-    assert session.proxies == {"https://clever.com": "http://proxy.example:3128"}
-    assert clever_oauth._session() is session
+    clever_oauth.clear_caches()
+    oauth_pool = clever_oauth._pool_for("https://clever.com/oauth/tokens")
+    api_pool = clever_oauth._pool_for("https://api.clever.com/v3.0/me")
+    assert oauth_pool.proxy.host == "proxy.example" and oauth_pool.proxy.port == 3128
+    assert getattr(api_pool, "proxy", None) is None
+    assert clever_oauth._pool_for("https://clever.com/oauth/authorize") is oauth_pool
