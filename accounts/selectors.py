@@ -18,8 +18,8 @@ _ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
 @dataclass(frozen=True)
 class SectionCard:
     section: Section
-    teachers: list[User] = field(default_factory=list)
-    students: list[User] = field(default_factory=list)
+    teachers: list[home_sql.Member] = field(default_factory=list)
+    students: list[home_sql.Member] = field(default_factory=list)
     # The section's primary teacher (Clever's ``teacher``: position 0), if shared with us.
     primary_teacher_id: int | None = None
 
@@ -56,7 +56,7 @@ def _cards(*, user: User, kind: int) -> list[SectionCard]:
         section_ids=[s.pk for s in sections], students=kind == home_sql.TEACHER
     )
     teachers: dict[int, list[home_sql.Person]] = {s.pk: [] for s in sections}
-    students: dict[int, list[User]] = {s.pk: [] for s in sections}
+    students: dict[int, list[home_sql.Member]] = {s.pk: [] for s in sections}
     for p in people:
         if p.kind == home_sql.TEACHER:
             teachers[p.section_id].append(p)
