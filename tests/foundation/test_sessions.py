@@ -64,7 +64,7 @@ def test_a_colliding_new_key_is_drawn_again_and_never_overwrites(store, monkeypa
     first.save()
     fresh = secrets.token_hex(16)  # Redis keeps keys between test runs
     keys = iter([first.session_key, fresh])
-    monkeypatch.setattr("config.session_store.get_random_string", lambda *a, **k: next(keys))
+    monkeypatch.setattr("config.session_store.new_key", lambda: next(keys))
 
     second = store()
     second["who"] = "student-2"
@@ -72,6 +72,17 @@ def test_a_colliding_new_key_is_drawn_again_and_never_overwrites(store, monkeypa
     assert second.session_key == fresh
     assert store(first.session_key)["who"] == "teacher-1"
     assert store(fresh)["who"] == "student-2"
+
+
+def test_new_keys_look_like_djangos_and_do_not_repeat():
+    from config.session_store import VALID_KEY_CHARS, new_key
+
+    keys = {new_key() for _ in range(2000)}
+    assert len(keys) == 2000
+    assert all(len(k) == 32 and set(k) <= set(VALID_KEY_CHARS) for k in keys)
+    # Every character position uses the whole alphabet (no position stuck on a few values).
+    for position in (0, 15, 31):
+        assert len({k[position] for k in keys}) == 36
 
 
 def test_delete_removes_the_session(store):
