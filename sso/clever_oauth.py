@@ -205,7 +205,13 @@ def _request(
         finally:
             resp.release_conn()
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise CleverUnavailable(f"{what}: {type(exc).__name__}") from None
+        # Name the cause (SSLError, NewConnectionError, ...), not urllib3's wrapper around it.
+        cause = (
+            getattr(exc, "reason", None)
+            if isinstance(exc, urllib3.exceptions.MaxRetryError)
+            else None
+        )
+        raise CleverUnavailable(f"{what}: {type(cause or exc).__name__}") from None
     if len(content) > _MAX_BODY_BYTES:
         raise CleverUnavailable(f"{what}: Clever's answer is over {_MAX_BODY_BYTES} bytes")
     return _Response(status_code=resp.status, content=content)

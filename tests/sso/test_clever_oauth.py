@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -41,9 +42,8 @@ class Scripted:
         self.answers[(method, path)] = (status, text, delay)
 
 
-@pytest.fixture
-def server() -> Iterator[Scripted]:
-    scripted = Scripted(base="")
+def _serve(scripted: Scripted, tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+    """Serve ``scripted`` on a free loopback port from a thread (behind TLS when given)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -70,8 +70,16 @@ def server() -> Iterator[Scripted]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def server() -> Iterator[Scripted]:
+    scripted = Scripted(base="")
+    httpd = _serve(scripted)
     scripted.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield scripted
     httpd.shutdown()
@@ -162,7 +170,7 @@ def test_nothing_listening_is_transient(settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings.CLEVER_OAUTH_BASE_URL = f"http://127.0.0.1:{port}"
-    with pytest.raises(clever_oauth.CleverUnavailable, match="code exchange"):
+    with pytest.raises(clever_oauth.CleverUnavailable, match=r"code exchange: NewConnectionError"):
         clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
 
 
@@ -245,3 +253,82 @@ def test_environment_proxy_is_used_for_clevers_hosts_except_no_proxy(monkeypatch
     assert oauth_pool.proxy.host == "proxy.example" and oauth_pool.proxy.port == 3128
     assert getattr(api_pool, "proxy", None) is None
     assert clever_oauth._pool_for("https://clever.com/oauth/authorize") is oauth_pool
+
+
+# --- TLS: certificates are verified ----------------------------------------------------------
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 signed by itself, and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clever-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_server(tmp_path, server) -> Iterator[tuple[str, str]]:
+    """The scripted server's answers behind TLS with a self-signed certificate: (base, cert)."""
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    httpd = _serve(server, context)
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert_file
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_an_untrusted_certificate_is_refused_and_the_token_never_sent(
+    settings, server, tls_server, monkeypatch
+):
+    base, _ = tls_server
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    clever_oauth.clear_caches()
+    settings.CLEVER_API_BASE_URL = base
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}})
+    with pytest.raises(clever_oauth.CleverUnavailable, match=r"GET /me: SSLError"):
+        clever_oauth.fetch_me(access_token="tok")
+    assert server.received == []
+
+
+def test_a_ca_bundle_from_the_environment_is_trusted(settings, server, tls_server, monkeypatch):
+    base, cert_file = tls_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    clever_oauth.clear_caches()
+    settings.CLEVER_API_BASE_URL = base
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}})
+    assert clever_oauth.fetch_me(access_token="tok").user_id == "u1"
+    assert server.received[0].headers["Authorization"] == "Bearer tok"
