@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
-from accounts import home_sql
+from accounts import login_sql
 from accounts.models import User
 from rostering.models import District, School, Section, SyncRun, UserRole
 
@@ -18,8 +18,8 @@ _ROLE_PREFERENCE = ("teacher", "district_admin", "staff", "student")
 @dataclass(frozen=True)
 class SectionCard:
     section: Section
-    teachers: list[home_sql.Member] = field(default_factory=list)
-    students: list[home_sql.Member] = field(default_factory=list)
+    teachers: list[login_sql.Member] = field(default_factory=list)
+    students: list[login_sql.Member] = field(default_factory=list)
     # The section's primary teacher (Clever's ``teacher``: position 0), if shared with us.
     primary_teacher_id: int | None = None
 
@@ -34,7 +34,7 @@ class DistrictOverview:
 
 def user_by_clever_id(*, clever_id: str) -> User | None:
     """The account keyed by this Clever ID (made by the sync or an earlier login), if any."""
-    return User.objects.filter(clever_id=clever_id).first()
+    return login_sql.user_by_clever_id(clever_id=clever_id)
 
 
 def home_role(*, user: User, login_type: str | None) -> str:
@@ -51,14 +51,14 @@ def home_role(*, user: User, login_type: str | None) -> str:
 
 
 def _cards(*, user: User, kind: int) -> list[SectionCard]:
-    sections = home_sql.sections_of(user_id=user.pk, kind=kind)
-    people = home_sql.people_on(
-        section_ids=[s.pk for s in sections], students=kind == home_sql.TEACHER
+    sections = login_sql.sections_of(user_id=user.pk, kind=kind)
+    people = login_sql.people_on(
+        section_ids=[s.pk for s in sections], students=kind == login_sql.TEACHER
     )
-    teachers: dict[int, list[home_sql.Person]] = {s.pk: [] for s in sections}
-    students: dict[int, list[home_sql.Member]] = {s.pk: [] for s in sections}
+    teachers: dict[int, list[login_sql.Person]] = {s.pk: [] for s in sections}
+    students: dict[int, list[login_sql.Member]] = {s.pk: [] for s in sections}
     for p in people:
-        if p.kind == home_sql.TEACHER:
+        if p.kind == login_sql.TEACHER:
             teachers[p.section_id].append(p)
         else:
             students[p.section_id].append(p.user)
@@ -67,7 +67,7 @@ def _cards(*, user: User, kind: int) -> list[SectionCard]:
             section=s,
             # A teacher's own card lists the others teaching with them.
             teachers=[
-                p.user for p in teachers[s.pk] if kind == home_sql.STUDENT or p.user.pk != user.pk
+                p.user for p in teachers[s.pk] if kind == login_sql.STUDENT or p.user.pk != user.pk
             ],
             students=students[s.pk],
             primary_teacher_id=next((p.user.pk for p in teachers[s.pk] if p.position == 0), None),
@@ -78,12 +78,12 @@ def _cards(*, user: User, kind: int) -> list[SectionCard]:
 
 def teacher_sections(*, user: User) -> list[SectionCard]:
     """The sections this user teaches, each with its students and co-teachers."""
-    return _cards(user=user, kind=home_sql.TEACHER)
+    return _cards(user=user, kind=login_sql.TEACHER)
 
 
 def student_sections(*, user: User) -> list[SectionCard]:
     """The sections this student is enrolled in, each with its teachers (primary first)."""
-    return _cards(user=user, kind=home_sql.STUDENT)
+    return _cards(user=user, kind=login_sql.STUDENT)
 
 
 def roster_synced(*, district_id: int | None) -> bool:

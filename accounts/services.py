@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import login_sql
 from accounts.models import User
 from rostering.models import UserRole
 
@@ -88,7 +89,7 @@ def user_match_local(*, clever_user: CleverUser, district: District) -> User | N
 
 def _roles_changes(*, user: User, clever_user: CleverUser) -> tuple[list[CleverRole], list[int]]:
     """(roles to write, UserRole ids to archive): only what matching reads is compared."""
-    existing = {r.role: r for r in UserRole.objects.filter(user=user)} if user.pk else {}
+    existing = {r.role: r for r in login_sql.roles_of(user_id=user.pk)} if user.pk else {}
     stale = [
         role
         for role in clever_user.roles

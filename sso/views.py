@@ -210,7 +210,7 @@ def callback(request: HttpRequest) -> HttpResponse:
                 # login() keeps the key for the same user; a new login gets a new key anyway.
                 request.session.cycle_key()
         # login() cycles the session key of an anonymous session.
-        login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, outcome.user, backend="accounts.backends.AccountBackend")
         request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
         request.session.pop(flows.BOUNCES_KEY, None)
         services.login_record_create(outcome=outcome, entry_point=flow.entry_point)

@@ -1,0 +1,59 @@
+"""accounts.login_sql reads the same rows the ORM would, on PostgreSQL and SQLite alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user
+from django.test import RequestFactory
+from django.utils import timezone
+
+from accounts import login_sql
+from accounts.backends import AccountBackend
+from accounts.models import User
+from rostering.models import UserRole
+from tests.sso.factories import CleverUserFactory, UserRoleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_user_by_clever_id_is_the_orms_row_with_aware_times():
+    user = CleverUserFactory(last_login=timezone.now() - timedelta(days=1))
+    found = login_sql.user_by_clever_id(clever_id=user.clever_id)
+    assert _fields(found) == _fields(User.objects.get(pk=user.pk))
+    assert timezone.is_aware(found.last_login) and timezone.is_aware(found.date_joined)
+    assert login_sql.user_by_clever_id(clever_id="0" * 24) is None
+
+
+def test_user_by_pk_and_roles_of():
+    user = CleverUserFactory()
+    UserRoleFactory(user=user, role="teacher")
+    UserRoleFactory(user=user, role="staff", archived_at=timezone.now())
+    assert _fields(login_sql.user_by_pk(pk=user.pk)) == _fields(User.objects.get(pk=user.pk))
+    assert login_sql.user_by_pk(pk=user.pk + 1000) is None
+    roles = sorted(login_sql.roles_of(user_id=user.pk), key=lambda r: r.role)
+    orm = sorted(UserRole.objects.filter(user=user), key=lambda r: r.role)
+    assert [_fields(r) for r in roles] == [_fields(r) for r in orm]
+    assert timezone.is_aware(roles[0].archived_at)
+
+
+def test_the_backend_keeps_inactive_users_out():
+    user = CleverUserFactory()
+    assert AccountBackend().get_user(user.pk) == user
+    assert AccountBackend().get_user("not a number") is None
+    user.is_active = False
+    user.save()
+    assert AccountBackend().get_user(user.pk) is None
+
+
+def test_a_session_from_the_backend_loads_its_user(client):
+    user = CleverUserFactory()
+    client.force_login(user, backend="accounts.backends.AccountBackend")
+    request = RequestFactory().get("/")
+    request.session = client.session
+    assert get_user(request) == user
