@@ -19,6 +19,9 @@ print(len(settings.MIDDLEWARE))
 print(client.get("/clever/.well-known/openid-configuration").status_code)
 print(client.get("/clever/oauth/tokens?owner_type=district").status_code)
 print(client.get("/sso/clever/login").status_code)
+from cleverlike.service_wsgi import application
+from cleverlike.world import world
+print(len(world.districts))
 """
 
 
@@ -42,11 +45,12 @@ def _probe(**env: str) -> subprocess.CompletedProcess[str]:
 def test_serves_clever_alone_without_our_middleware() -> None:
     result = _probe(DEBUG="1", CLEVER_LOOKALIKE_ENABLED="1")
     assert result.returncode == 0, result.stderr
-    middleware, discovery, tokens_without_auth, product_login = result.stdout.split()
+    middleware, discovery, tokens_without_auth, product_login, districts = result.stdout.split()
     assert middleware == "0"
     assert discovery == "200"
     assert tokens_without_auth == "401"  # Clever's own answer, not a product page
     assert product_login == "404"  # the product is not served here
+    assert int(districts) >= 2  # the WSGI entry loads the demo districts before serving
 
 
 def test_refuses_to_start_without_the_look_alike_enabled() -> None:
