@@ -357,8 +357,8 @@ def district_users(lookalike: str, token: str, limit: int) -> list[tuple[str, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="1,10,50", help="concurrent users per level")
-    parser.add_argument("--logins", type=int, default=300, help="max logins per level")
-    parser.add_argument("--seconds", type=float, default=20.0, help="max seconds per level")
+    parser.add_argument("--logins", type=int, default=1000, help="max logins per level")
+    parser.add_argument("--seconds", type=float, default=30.0, help="max seconds per level")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
