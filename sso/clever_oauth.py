@@ -132,9 +132,13 @@ _metadata_lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, Any]] = {}
 _pools_lock = threading.Lock()
 _pools: dict[tuple[str, ...], urllib3.PoolManager] = {}
-# Never retry: a code exchange must not be posted twice, and a stale keep-alive connection is
-# replaced by the pool before a request is sent on it.
+# A code exchange is never retried: a code must not be posted twice. The reads (GET) are retried
+# once on a dropped connection (a keep-alive connection closed by Clever's side as we sent on it),
+# never on an answer.
 _NO_RETRIES = urllib3.Retry(total=0, read=False, redirect=False, raise_on_status=False)
+_GET_RETRIES = urllib3.Retry(
+    total=1, connect=1, read=1, status=0, other=0, redirect=False, raise_on_status=False
+)
 # Clever's answers here are a few kilobytes; refuse to hold more than this of one in memory.
 _MAX_BODY_BYTES = 1_000_000
 
@@ -196,7 +200,7 @@ def _request(
             body=body,
             headers={"Accept": "application/json", **headers},
             timeout=urllib3.Timeout(total=_timeout()),
-            retries=_NO_RETRIES,
+            retries=_GET_RETRIES if method == "GET" else _NO_RETRIES,
             redirect=False,
             preload_content=False,
         )

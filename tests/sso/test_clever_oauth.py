@@ -36,6 +36,8 @@ class Scripted:
     base: str
     answers: dict[tuple[str, str], tuple[int, str, float]] = field(default_factory=dict)
     received: list[Sent] = field(default_factory=list)
+    # How many of the next requests get their connection closed instead of an answer.
+    drop_next: int = 0
 
     def answer(self, method: str, path: str, status: int = 200, *, body="", delay=0.0) -> None:
         text = body if isinstance(body, str) else json.dumps(body)
@@ -55,6 +57,11 @@ def _serve(scripted: Scripted, tls: ssl.SSLContext | None = None) -> ThreadingHT
                 Sent(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
             )
             status, text, delay = scripted.answers.get((self.command, self.path), (404, "{}", 0))
+            if scripted.drop_next:
+                # Close the connection without an answer, as a server dropping it would.
+                scripted.drop_next -= 1
+                self.close_connection = True
+                return
             time.sleep(delay)
             payload = text.encode()
             self.send_response(status)
@@ -177,6 +184,29 @@ def test_nothing_listening_is_transient(settings):
     settings.CLEVER_OAUTH_BASE_URL = f"http://127.0.0.1:{port}"
     with pytest.raises(clever_oauth.CleverUnavailable, match=r"code exchange: NewConnectionError"):
         clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
+
+
+def test_a_read_is_retried_once_on_a_dropped_connection(server):
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}})
+    server.drop_next = 1
+    assert clever_oauth.fetch_me(access_token="tok").user_id == "u1"
+    assert [sent.path for sent in server.received] == ["/v3.0/me", "/v3.0/me"]
+
+
+def test_a_read_dropped_twice_is_transient(server):
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}})
+    server.drop_next = 2
+    with pytest.raises(clever_oauth.CleverUnavailable, match="GET /me"):
+        clever_oauth.fetch_me(access_token="tok")
+    assert len(server.received) == 2
+
+
+def test_a_code_exchange_is_never_posted_twice_even_on_a_dropped_connection(server):
+    server.answer("POST", "/oauth/tokens", body={"access_token": "tok"})
+    server.drop_next = 1
+    with pytest.raises(clever_oauth.CleverUnavailable, match="code exchange"):
+        clever_oauth.exchange_code(code="c1", redirect_uri="https://app/cb/")
+    assert len(server.received) == 1
 
 
 def test_me_follows_the_canonical_link_and_normalises_the_type(server):
