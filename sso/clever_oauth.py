@@ -132,13 +132,10 @@ _metadata_lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, Any]] = {}
 _pools_lock = threading.Lock()
 _pools: dict[tuple[str, ...], urllib3.PoolManager] = {}
-# A code exchange is never retried: a code must not be posted twice. The reads (GET) are retried
-# once on a dropped connection (a keep-alive connection closed by Clever's side as we sent on it),
-# never on an answer.
+# urllib3 retries nothing itself. A code exchange is never retried (a code must not be posted
+# twice); a read (GET) is sent again once when the connection was dropped under it (a keep-alive
+# connection Clever's side closed as we sent on it), never after a timeout or an answer.
 _NO_RETRIES = urllib3.Retry(total=0, read=False, redirect=False, raise_on_status=False)
-_GET_RETRIES = urllib3.Retry(
-    total=1, connect=1, read=1, status=0, other=0, redirect=False, raise_on_status=False
-)
 # Clever's answers here are a few kilobytes; refuse to hold more than this of one in memory.
 _MAX_BODY_BYTES = 1_000_000
 
@@ -193,29 +190,32 @@ def _request(
     method: str, url: str, *, what: str, headers: dict[str, str], body: str | None = None
 ) -> _Response:
     """Send one request to Clever through the host's pool; network failures are transient."""
-    try:
-        resp = _pool_for(url).request(
-            method,
-            url,
-            body=body,
-            headers={"Accept": "application/json", **headers},
-            timeout=urllib3.Timeout(total=_timeout()),
-            retries=_GET_RETRIES if method == "GET" else _NO_RETRIES,
-            redirect=False,
-            preload_content=False,
-        )
+    attempts = 2 if method == "GET" else 1
+    for attempt in range(1, attempts + 1):
         try:
-            content = resp.read(_MAX_BODY_BYTES + 1)
-        finally:
-            resp.release_conn()
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        # Name the cause (SSLError, NewConnectionError, ...), not urllib3's wrapper around it.
-        cause = (
-            getattr(exc, "reason", None)
-            if isinstance(exc, urllib3.exceptions.MaxRetryError)
-            else None
-        )
-        raise CleverUnavailable(f"{what}: {type(cause or exc).__name__}") from None
+            resp = _pool_for(url).request(
+                method,
+                url,
+                body=body,
+                headers={"Accept": "application/json", **headers},
+                timeout=urllib3.Timeout(total=_timeout()),
+                retries=_NO_RETRIES,
+                redirect=False,
+                preload_content=False,
+            )
+            try:
+                content = resp.read(_MAX_BODY_BYTES + 1)
+            finally:
+                resp.release_conn()
+            break
+        except urllib3.exceptions.ProtocolError:
+            if attempt == attempts:
+                raise CleverUnavailable(f"{what}: connection dropped") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # Name the cause (SSLError, NewConnectionError, ...), not urllib3's wrapper around it.
+            wrapped = isinstance(exc, urllib3.exceptions.MaxRetryError)
+            cause = getattr(exc, "reason", None) if wrapped else None
+            raise CleverUnavailable(f"{what}: {type(cause or exc).__name__}") from None
     if len(content) > _MAX_BODY_BYTES:
         raise CleverUnavailable(f"{what}: Clever's answer is over {_MAX_BODY_BYTES} bytes")
     return _Response(status_code=resp.status, content=content)

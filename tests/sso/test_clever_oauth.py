@@ -201,6 +201,13 @@ def test_a_read_dropped_twice_is_transient(server):
     assert len(server.received) == 2
 
 
+def test_a_read_that_times_out_is_not_sent_again(server):
+    server.answer("GET", "/v3.0/me", body={"data": {"id": "u1"}}, delay=1.5)
+    with pytest.raises(clever_oauth.CleverUnavailable, match=r"GET /me: .*Timeout"):
+        clever_oauth.fetch_me(access_token="tok")
+    assert len(server.received) == 1
+
+
 def test_a_code_exchange_is_never_posted_twice_even_on_a_dropped_connection(server):
     server.answer("POST", "/oauth/tokens", body={"access_token": "tok"})
     server.drop_next = 1
