@@ -56,3 +56,20 @@ def test_healthz_is_503_when_the_session_cache_is_unreachable(client, settings):
     assert response.status_code == 503
     assert response.json()["cache"]["ok"] is False
     assert response.json()["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_a_broken_session_store_ends_on_a_friendly_page(client, settings):
+    # Sessions in a Redis that does not answer: the request fails, the person sees a page that
+    # says what to do, not a bare "Server Error (500)".
+    settings.DEBUG = False
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    settings.SESSION_ENGINE = "config.session_cache"
+    client.raise_request_exception = False
+    response = client.get("/sso/clever/login")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong on our side" in page
+    assert "try again" in page
