@@ -6,8 +6,9 @@ import functools
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import get_urlconf, reverse
 
 from cleverlike.world import world
 
@@ -16,7 +17,13 @@ View = Callable[..., HttpResponse]
 
 def base_path() -> str:
     """The look-alike's mount point in the URLconf, without the trailing slash ("/clever")."""
-    return reverse("cleverlike:index").rstrip("/")
+    return _base_path(get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.cache
+def _base_path(urlconf: str) -> str:
+    # Every request needs it and it only changes with the URLconf: reverse() once per URLconf.
+    return reverse("cleverlike:index", urlconf=urlconf).rstrip("/")
 
 
 def base_url(request: HttpRequest) -> str:
