@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from accounts.selectors import user_by_clever_id
@@ -18,8 +17,8 @@ from accounts.services import AccountLinkRefused, user_from_clever
 from golive.selectors import sso_block_reason
 from rostering import clever_api
 from rostering.services import district_ensure_connected
-from sso import clever_oauth
-from sso.models import LoginRecord, RedeemedCode
+from sso import clever_oauth, login_sql
+from sso.models import RedeemedCode
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -65,17 +64,7 @@ def code_was_redeemed(*, code: str) -> bool:
 
 def code_mark_redeemed(*, code: str) -> bool:
     """Record (a hash of) the code before we post it; False when it was already recorded."""
-    # One statement on the login's hot path: ORM create() needs a transaction and a savepoint to
-    # survive the duplicate-key error, three round trips instead of one. Both PostgreSQL and
-    # SQLite (3.24+) take ON CONFLICT; rowcount says whether this request was first.
-    table = connection.ops.quote_name(RedeemedCode._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (code_hash, created_at) VALUES (%s, %s) "  # noqa: S608 (our table)
-            "ON CONFLICT (code_hash) DO NOTHING",
-            [_code_hash(code), timezone.now()],
-        )
-        return cursor.rowcount == 1
+    return login_sql.redeemed_code_insert(code_hash=_code_hash(code), at=timezone.now())
 
 
 def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
@@ -157,12 +146,13 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
     return LoginOutcome(user=user, login_type=as_type, reported_type=login_type, district=district)
 
 
-def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> LoginRecord:
+def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> None:
     """Write the LoginRecord the go-live checklist reads for this successful login."""
-    return LoginRecord.objects.create(
-        user=outcome.user,
+    login_sql.login_record_insert(
+        user_id=outcome.user.pk,
         user_type=outcome.reported_type,
-        district=outcome.district,
+        district_id=outcome.district.pk if outcome.district else None,
         production_credentials=settings.CLEVER_APP_ENVIRONMENT == "production",
         entry_point=entry_point,
+        at=timezone.now(),
     )

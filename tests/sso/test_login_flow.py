@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from importlib import import_module
 
 import pytest
@@ -11,6 +12,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
 from rostering.models import UserRole
@@ -62,6 +64,7 @@ def test_button_login_for_every_supported_type(client, clever, demo, settings, u
     assert (record.user, record.user_type, record.entry_point) == (user, user_type, "button")
     assert record.district.clever_id == demo.district_id
     assert record.production_credentials is False
+    assert timedelta(0) <= timezone.now() - record.created_at < timedelta(minutes=1)
     assert set(UserRole.objects.filter(user=user).values_list("role", flat=True)) == set(
         person["roles"]
     )

@@ -1,0 +1,57 @@
+"""SQL for the two rows every Clever login writes: the redeemed code and the LoginRecord.
+
+Each is one statement on the login's hot path. Through the ORM, the redeemed code needed a
+transaction and a savepoint to survive the duplicate-key error (three round trips instead of one),
+and ``LoginRecord.objects.create()`` cost about 0.28 ms of Python against 0.08 ms for the INSERT
+itself. Both run the same on PostgreSQL and SQLite (3.24+ for ON CONFLICT). Table and column
+names come from model metadata; every value is a query parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+
+from sso.models import LoginRecord, RedeemedCode
+
+
+def redeemed_code_insert(*, code_hash: str, at: datetime) -> bool:
+    """INSERT the code's hash unless it is there; True when this call inserted it."""
+    table = connection.ops.quote_name(RedeemedCode._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (code_hash, created_at) VALUES (%s, %s) "
+            "ON CONFLICT (code_hash) DO NOTHING",
+            [code_hash, at],
+        )
+        return cursor.rowcount == 1
+
+
+def login_record_insert(
+    *,
+    user_id: int,
+    user_type: str,
+    district_id: int | None,
+    production_credentials: bool,
+    entry_point: str,
+    at: datetime,
+) -> None:
+    """INSERT one LoginRecord row."""
+    meta = LoginRecord._meta
+    table = connection.ops.quote_name(meta.db_table)
+    values = {
+        "user": user_id,
+        "user_type": user_type,
+        "district": district_id,
+        "production_credentials": production_credentials,
+        "entry_point": entry_point,
+        "created_at": at,
+    }
+    columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in values)
+    marks = ", ".join(["%s"] * len(values))
+    params = [
+        meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)
