@@ -8,7 +8,6 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -199,21 +198,21 @@ def callback(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:home")  # a double click: the first request logs them in
         return _failure_page(request, failure)
 
-    # One transaction for the session switch, last_login and the LoginRecord: fewer commits on
-    # the hot path, and no LoginRecord for a login that did not happen.
-    with transaction.atomic():
-        if request.user.is_authenticated:
-            if request.user.pk != outcome.user.pk:
-                # Shared device: whoever was logged in is logged out first.
-                logout(request)
-            else:
-                # login() keeps the key for the same user; a new login gets a new key anyway.
-                request.session.cycle_key()
-        # login() cycles the session key of an anonymous session.
-        login(request, outcome.user, backend="accounts.backends.AccountBackend")
-        request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
-        request.session.pop(flows.BOUNCES_KEY, None)
-        services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
+    if request.user.is_authenticated:
+        if request.user.pk != outcome.user.pk:
+            # Shared device: whoever was logged in is logged out first.
+            logout(request)
+        else:
+            # login() keeps the key for the same user; a new login gets a new key anyway.
+            request.session.cycle_key()
+    # login() cycles the session key of an anonymous session and writes last_login. No
+    # transaction around it and the LoginRecord (two statements, each its own commit, instead of
+    # four round trips): if the record fails the response is a 500 and the new session is never
+    # saved, so no one is logged in without a record.
+    login(request, outcome.user, backend="accounts.backends.AccountBackend")
+    request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
+    request.session.pop(flows.BOUNCES_KEY, None)
+    services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
     if secrets.randbelow(100) == 0:
         services.redeemed_codes_prune()
     logger.info(
