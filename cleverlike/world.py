@@ -240,6 +240,9 @@ class World:
                     settings.CLEVER_CLIENT_SECRET,
                     uris
                     or ([settings.CLEVER_REDIRECT_URI] if settings.CLEVER_REDIRECT_URI else []),
+                    # Clever sends id_tokens only to apps its support enabled for OIDC; the
+                    # product's setting says whether ours is.
+                    oidc=settings.CLEVER_OIDC_ENABLED,
                 )
 
     def register_app(

@@ -133,7 +133,13 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def test_no_id_token_for_an_app_without_oidc(clever, tara) -> None:
+    clever.world.default_app().oidc = False
+    assert "id_token" not in login(clever, tara["id"])
+
+
 def test_id_token_is_signed_with_the_published_key_and_carries_the_claims(clever, tara) -> None:
+    clever.world.default_app().oidc = True  # Clever's support enabled OIDC for this app
     discovery = requests.get(
         clever.base_url + "/.well-known/openid-configuration", timeout=10
     ).json()

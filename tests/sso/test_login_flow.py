@@ -569,6 +569,7 @@ def test_returning_user_callback_query_count(
 @pytest.fixture
 def oidc(settings, clever):
     settings.CLEVER_OIDC_ENABLED = True
+    clever.world.default_app().oidc = True  # Clever's support enabled OIDC for our app
     clever_oauth.clear_caches()
 
 
