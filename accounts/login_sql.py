@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from accounts.models import User
+from accounts.models import User, display_name
 from rostering.models import (
     Course,
     School,
@@ -49,11 +49,6 @@ class Person:
     kind: int
     position: int
     user: Member
-
-
-def _display_name(first: str, last: str, preferred: str) -> str:
-    # As User.display_name: the preferred first name when there is one.
-    return " ".join(part for part in (preferred or first, last) if part)
 
 
 def _user_where(column: str, value: object) -> User | None:
@@ -159,7 +154,7 @@ def people_on(*, section_ids: list[int], students: bool) -> list[Person]:
             section_id=section_id,
             kind=kind,
             position=position,
-            user=Member(pk=pk, username=username, display_name=_display_name(first, last, pref)),
+            user=Member(pk=pk, username=username, display_name=display_name(first, last, pref)),
         )
         for section_id, kind, position, pk, username, first, last, pref in rows
     ]

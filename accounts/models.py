@@ -4,6 +4,11 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 
+def display_name(first: str, last: str, preferred: str = "") -> str:
+    """How pages name a person: the preferred first name when there is one, then the last."""
+    return " ".join(part for part in (preferred or first, last) if part)
+
+
 class User(AbstractUser):
     """Anyone who can log in. Clever users are keyed by ``clever_id``; ops staff have none.
 
@@ -57,5 +62,4 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        first = self.preferred_name or self.first_name
-        return " ".join(part for part in (first, self.last_name) if part)
+        return display_name(self.first_name, self.last_name, self.preferred_name)

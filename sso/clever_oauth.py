@@ -411,13 +411,9 @@ def _cached(key: str, loader: Any, *, refresh: bool = False) -> Any:
     return value
 
 
-def _fetch_json(url: str, what: str) -> dict[str, Any]:
-    return _get(url, what=what)
-
-
 def _discovery(*, refresh: bool = False) -> dict[str, Any]:
     url = _oauth_url(DISCOVERY_PATH)
-    return _cached(url, lambda: _fetch_json(url, "OIDC discovery"), refresh=refresh)
+    return _cached(url, lambda: _get(url, what="OIDC discovery"), refresh=refresh)
 
 
 def _key_set(*, refresh: bool = False) -> KeySet:
@@ -426,7 +422,7 @@ def _key_set(*, refresh: bool = False) -> KeySet:
         raise CleverRejected("OIDC discovery: no jwks_uri")
     return _cached(
         jwks_uri,
-        lambda: JsonWebKey.import_key_set(_fetch_json(jwks_uri, "OIDC JWKS")),
+        lambda: JsonWebKey.import_key_set(_get(jwks_uri, what="OIDC JWKS")),
         refresh=refresh,
     )
 

@@ -57,3 +57,43 @@ def test_a_session_from_the_backend_loads_its_user(client):
     request = RequestFactory().get("/")
     request.session = client.session
     assert get_user(request) == user
+
+
+def test_raw_inserts_store_times_as_the_orm_does():
+    # An exact match through the ORM only works when the stored value has the ORM's own form
+    # (on SQLite: naive UTC text, no "+00:00").
+    from sso import login_sql as sso_sql
+    from sso.models import LoginRecord, RedeemedCode
+
+    at = timezone.now().replace(microsecond=123456)
+    assert sso_sql.redeemed_code_insert(code_hash="h" * 64, at=at)
+    assert not sso_sql.redeemed_code_insert(code_hash="h" * 64, at=at)
+    assert RedeemedCode.objects.filter(created_at=at).count() == 1
+    user = CleverUserFactory()
+    sso_sql.login_record_insert(
+        user_id=user.pk,
+        user_type="teacher",
+        district_id=user.district_id,
+        production_credentials=True,
+        entry_point="portal",
+        at=at,
+    )
+    record = LoginRecord.objects.get(created_at=at)
+    assert (record.user, record.district_id) == (user, user.district_id)
+    assert (record.user_type, record.production_credentials, record.entry_point) == (
+        "teacher",
+        True,
+        "portal",
+    )
+
+
+def test_display_name_is_the_users_own():
+    user = CleverUserFactory(first_name="Robert", last_name="Smith", preferred_name="Bob")
+    assert user.display_name == "Bob Smith"
+    UserRoleFactory(user=user)
+    from tests.sso.factories import SectionFactory, SectionStudentFactory
+
+    section = SectionFactory()
+    SectionStudentFactory(section=section, user=user)
+    (person,) = login_sql.people_on(section_ids=[section.pk], students=True)
+    assert person.user.display_name == user.display_name
