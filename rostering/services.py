@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from rostering import clever_api
@@ -133,12 +133,11 @@ def district_connections_refresh() -> ConnectionsRefreshResult:
 
 def district_ensure_connected(*, clever_id: str) -> District | None:
     """A connected District for ``clever_id``, refreshed from Clever's token list when needed."""
-    # get() on the unique key: first() would add an ORDER BY and a slice, half again the cost on
-    # every login.
-    try:
-        district = District.objects.get(clever_id=clever_id, status=District.Status.CONNECTED)
-    except District.DoesNotExist:
-        district = None
+    # Every login asks this. Through raw() the read costs about a third of get()'s Python
+    # (which compiles the query and counts the rows); field converters still apply.
+    table = connection.ops.quote_name(District._meta.db_table)
+    sql = f"SELECT * FROM {table} WHERE clever_id = %s AND status = %s"  # noqa: S608 (metadata)
+    district = next(iter(District.objects.raw(sql, [clever_id, District.Status.CONNECTED])), None)
     if district is not None and district.token_ciphertext:
         return district
     tokens = clever_api.list_district_tokens(
