@@ -1,4 +1,5 @@
-"""SQL for what every login reads: the account and its roles, the session's user, the class lists.
+"""SQL for what every login reads (the account and its roles, the session's user, the class lists)
+and the one column it writes on the account (last_login).
 
 Through the ORM each of these reads cost several times what the database spends answering it:
 ``filter(...).first()`` about 0.55 ms of Python, ``get(pk=...)`` 0.37 ms, against 0.18 ms for the
@@ -14,6 +15,7 @@ User instance.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
@@ -65,6 +67,17 @@ def user_by_clever_id(*, clever_id: str) -> User | None:
 def user_by_pk(*, pk: int) -> User | None:
     """The account with this primary key, if any (the session's user, on every request)."""
     return _user_where("id", pk)
+
+
+def last_login_update(*, user_id: int, at: datetime) -> None:
+    """Set one account's last_login (one UPDATE; the ORM's save() costs twice the Python)."""
+    table = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_login = %s WHERE id = %s",
+            # As the ORM stores a DateTimeField (SQLite: naive UTC text).
+            [connection.ops.adapt_datetimefield_value(at), user_id],
+        )
 
 
 def roles_of(*, user_id: int) -> list[UserRole]:

@@ -97,3 +97,21 @@ def test_display_name_is_the_users_own():
     SectionStudentFactory(section=section, user=user)
     (person,) = login_sql.people_on(section_ids=[section.pk], students=True)
     assert person.user.display_name == user.display_name
+
+
+def test_every_login_stamps_last_login_in_the_row(client, clever, demo):
+    from tests.sso.helpers import button_login
+
+    teacher = demo.one("teacher")
+    before = timezone.now()
+    button_login(client, teacher["id"])
+    stamped = User.objects.get(clever_id=teacher["id"]).last_login
+    assert stamped is not None and before <= stamped <= timezone.now()
+    assert User.objects.filter(last_login=stamped).count() == 1  # stored as the ORM stores it
+
+    # Ops staff logging in to the admin with a password go through the same receiver.
+    ops = User.objects.create_user("ops-person", password="a long enough password", is_staff=True)
+    assert ops.last_login is None
+    assert client.login(username="ops-person", password="a long enough password")
+    ops.refresh_from_db()
+    assert ops.last_login is not None and ops.last_login >= stamped
