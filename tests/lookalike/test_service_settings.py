@@ -22,6 +22,13 @@ print(client.get("/sso/clever/login").status_code)
 from cleverlike.service_wsgi import application
 from cleverlike.world import world
 print(len(world.districts))
+from wsgiref.util import setup_testing_defaults
+environ = {"PATH_INFO": "/clever/.well-known/openid-configuration", "HTTP_HOST": "testserver"}
+setup_testing_defaults(environ)
+statuses = []
+for _ in range(2):  # the second request runs after the first one's request_finished
+    body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
+print(statuses[-1].split()[0], b"issuer" in body)
 """
 
 
@@ -45,12 +52,15 @@ def _probe(**env: str) -> subprocess.CompletedProcess[str]:
 def test_serves_clever_alone_without_our_middleware() -> None:
     result = _probe(DEBUG="1", CLEVER_LOOKALIKE_ENABLED="1")
     assert result.returncode == 0, result.stderr
-    middleware, discovery, tokens_without_auth, product_login, districts = result.stdout.split()
+    (middleware, discovery, tokens_without_auth, product_login, districts, served, issuer) = (
+        result.stdout.split()
+    )
     assert middleware == "0"
     assert discovery == "200"
     assert tokens_without_auth == "401"  # Clever's own answer, not a product page
     assert product_login == "404"  # the product is not served here
     assert int(districts) >= 2  # the WSGI entry loads the demo districts before serving
+    assert (served, issuer) == ("200", "True")  # and then serves, without the database signals
 
 
 def test_refuses_to_start_without_the_look_alike_enabled() -> None:
