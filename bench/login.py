@@ -9,7 +9,9 @@ Not a test: ``make bench-login`` (or ``python bench/login.py``) starts
   generator sends X-Forwarded-Proto: https over loopback HTTP (``--debug``: DEBUG=1 over http),
 - both on loopback, pointed at each other,
 
-then drives complete logins with N concurrent virtual users (each its own cookie jar) for a
+then, after untimed warm-up logins (every person once, then one login per server thread at once,
+so each thread has opened its database, Redis and Clever connections; ``--cold`` skips the
+latter), drives complete logins with N concurrent virtual users (each its own cookie jar) for a
 bounded number of logins and time per level, and prints logins/s, p50/p99 latency of the whole
 login and of the callback alone, and errors. SQLite by default (a file under var/); PostgreSQL
 when DATABASE_URL is set. Sessions in Redis as in production (CACHE_URL, else database 13 of a
@@ -371,6 +373,11 @@ def main() -> None:
     parser.add_argument("--no-sync", action="store_true", help="skip the roster sync first")
     parser.add_argument("--steps", action="store_true", help="also print each step's latency")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="skip warming every server thread's connections before the first level",
+    )
+    parser.add_argument(
         "--lookalike-server",
         choices=("granian", "gunicorn"),
         default="granian",
@@ -489,8 +496,13 @@ def main() -> None:
             "cpu ms/login: product (gunicorn, all workers) / look-alike / PostgreSQL backends of "
             "this database (0 on SQLite) / this load generator, per completed login"
         )
-        # First logins provision accounts and warm caches; not measured.
+        # First logins provision accounts and warm caches; not measured. Then one login per
+        # server thread, all at once, so that every thread has opened its connections (database,
+        # Redis, Clever) before measuring: otherwise the first level's first logins pay for them.
         run_level(product, users, 4, len(users), 120)
+        if not args.cold:
+            server_threads = args.workers * args.threads
+            run_level(product, users, server_threads, 2 * server_threads, 60)
         print(
             f"{'users':>5} {'logins':>7} {'logins/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
             f"{'cb p50':>8} {'cb p99':>8} {'cpu ms/login':>17} errors"
