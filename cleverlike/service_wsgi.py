@@ -22,7 +22,7 @@ from cleverlike.world import world  # noqa: E402  (needs the app registry loaded
 
 world.reset()
 # Its state lives in memory: it opens no database or cache connection, so Django's per-request
-# housekeeping of them (an eighth of this process's CPU under bench-login) has nothing to do.
+# housekeeping of them (about an eighth of this process's CPU under bench-login) has nothing to do.
 signals.request_started.disconnect(reset_queries)
 signals.request_started.disconnect(close_old_connections)
 signals.request_finished.disconnect(close_old_connections)

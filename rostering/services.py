@@ -133,7 +133,7 @@ def district_connections_refresh() -> ConnectionsRefreshResult:
 
 def district_ensure_connected(*, clever_id: str) -> District | None:
     """A connected District for ``clever_id``, refreshed from Clever's token list when needed."""
-    # Every login asks this. Through raw() the read costs about a third of get()'s Python
+    # Every login asks this. Through raw() the read costs about half of get()'s Python
     # (which compiles the query and counts the rows); field converters still apply.
     table = connection.ops.quote_name(District._meta.db_table)
     sql = f"SELECT * FROM {table} WHERE clever_id = %s AND status = %s"  # noqa: S608 (metadata)
