@@ -95,7 +95,11 @@ def test_ensure_connected_returns_a_known_connected_district_without_calling_cle
     district = District(clever_id="d1", name="One")
     district.set_token("tok")
     district.save()
-    assert services.district_ensure_connected(clever_id="d1") == district
+    found = services.district_ensure_connected(clever_id="d1")
+    assert found == district and found.token == "tok"  # the stored token decrypts
+    fields = [f.attname for f in District._meta.concrete_fields]
+    orm = District.objects.get(pk=district.pk)
+    assert {f: getattr(found, f) for f in fields} == {f: getattr(orm, f) for f in fields}
     assert len(responses.calls) == 0
 
 
