@@ -100,16 +100,14 @@ class SyncError(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class Synced(models.Model):
-    """Fields every record mirrored from Clever carries."""
+def _last_seen_run() -> models.ForeignKey:
+    """The sync run that last saw a row.
 
-    clever_id = models.CharField(max_length=64, unique=True)
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
-    archived_at = models.DateTimeField(null=True, blank=True)
-    # No database constraint: a sync writes this on up to millions of rows, and a per-row
-    # foreign-key check at commit would cost a third of a first sync. Deleting a run still
-    # clears it (Django applies SET_NULL).
-    last_seen_run = models.ForeignKey(
+    No database constraint: a sync writes this on up to millions of rows, and a per-row
+    foreign-key check at commit would cost a third of a first sync. Deleting a run still clears
+    it (Django applies SET_NULL).
+    """
+    return models.ForeignKey(
         SyncRun,
         null=True,
         blank=True,
@@ -117,6 +115,15 @@ class Synced(models.Model):
         related_name="+",
         db_constraint=False,
     )
+
+
+class Synced(models.Model):
+    """Fields every record mirrored from Clever carries."""
+
+    clever_id = models.CharField(max_length=64, unique=True)
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_seen_run = _last_seen_run()
     sync_digest = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -185,17 +192,7 @@ class Membership(models.Model):
     """Fields every synced association carries (archived, never deleted)."""
 
     archived_at = models.DateTimeField(null=True, blank=True)
-    # No database constraint: a sync writes this on up to millions of rows, and a per-row
-    # foreign-key check at commit would cost a third of a first sync. Deleting a run still
-    # clears it (Django applies SET_NULL).
-    last_seen_run = models.ForeignKey(
-        SyncRun,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    last_seen_run = _last_seen_run()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
