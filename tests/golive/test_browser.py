@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,28 +10,16 @@ from accounts.models import User
 from golive import services
 from golive.models import ChecklistRun
 from sso.models import LoginRecord
+from tests.browser import chromium, needs_chromium
 from tests.golive.factories import clever_id, make_district, make_roster, make_run
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = Path("/tmp/golive-checklist.png")
 DISTRICTS_SCREENSHOT = Path("/tmp/golive-districts.png")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() or shutil.which("chromium")),
-        reason=f"needs Chromium at {CHROMIUM} (Debian package 'chromium'); never downloaded",
-    ),
+    needs_chromium,
 ]
 
 
@@ -46,7 +33,7 @@ def _log_in(page, url: str) -> None:
 def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
     live_server, settings, monkeypatch
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are ours.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -59,54 +46,49 @@ def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
     User.objects.create_user(username="ops", password="ops-pass-1234", is_staff=True)
     LoginRecord.objects.create(user_type="teacher", production_credentials=True)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(f"{live_server.url}/golive/")
-            # Anonymous: sent to the admin login, then back to the checklist.
-            expect(page).to_have_url(f"{live_server.url}/admin/login/?next=/golive/")
-            _log_in(page, page.url)
-            expect(page).to_have_url(f"{live_server.url}/golive/")
-            expect(page.get_by_test_id("verdict")).to_have_text("Not checked yet")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(f"{live_server.url}/golive/")
+        # Anonymous: sent to the admin login, then back to the checklist.
+        expect(page).to_have_url(f"{live_server.url}/admin/login/?next=/golive/")
+        _log_in(page, page.url)
+        expect(page).to_have_url(f"{live_server.url}/golive/")
+        expect(page.get_by_test_id("verdict")).to_have_text("Not checked yet")
 
-            page.get_by_test_id("recheck").click()
-            expect(page.get_by_test_id("verdict")).to_have_text("Not ready to go live")
-            expect(page.get_by_test_id("failing")).to_have_text(
-                "2 steps to fix: Production credentials, Test logins with the production "
-                "configuration."
-            )
-            expect(page.get_by_test_id("checked-at")).to_contain_text("Last checked")
-            expect(page.get_by_test_id("checked-at")).to_contain_text("by ops")
+        page.get_by_test_id("recheck").click()
+        expect(page.get_by_test_id("verdict")).to_have_text("Not ready to go live")
+        expect(page.get_by_test_id("failing")).to_have_text(
+            "2 steps to fix: Production credentials, Test logins with the production configuration."
+        )
+        expect(page.get_by_test_id("checked-at")).to_contain_text("Last checked")
+        expect(page.get_by_test_id("checked-at")).to_contain_text("by ops")
 
-            credentials = page.get_by_test_id("step-credentials")
-            expect(credentials).to_have_attribute("data-status", "fail")
-            expect(credentials).to_contain_text("configured with development credentials")
-            expect(credentials).to_contain_text("CLEVER_APP_ENVIRONMENT = 'development'")
-            expect(credentials).to_contain_text("How to fix:")
+        credentials = page.get_by_test_id("step-credentials")
+        expect(credentials).to_have_attribute("data-status", "fail")
+        expect(credentials).to_contain_text("configured with development credentials")
+        expect(credentials).to_contain_text("CLEVER_APP_ENVIRONMENT = 'development'")
+        expect(credentials).to_contain_text("How to fix:")
 
-            redirect = page.get_by_test_id("step-redirect_uris")
-            expect(redirect).to_have_attribute("data-status", "pass")
-            expect(redirect).to_contain_text(f"primary: {primary}")
-            expect(redirect).to_contain_text("/sso/clever/callback/ resolves to sso:callback")
+        redirect = page.get_by_test_id("step-redirect_uris")
+        expect(redirect).to_have_attribute("data-status", "pass")
+        expect(redirect).to_contain_text(f"primary: {primary}")
+        expect(redirect).to_contain_text("/sso/clever/callback/ resolves to sso:callback")
 
-            expect(page.get_by_test_id("step-user_types")).to_have_attribute("data-status", "pass")
-            logins = page.get_by_test_id("step-test_logins")
-            expect(logins).to_have_attribute("data-status", "fail")
-            expect(logins).to_contain_text("Missing a production test login for: student.")
-            expect(logins).to_contain_text("teacher: last logged in")
-            expect(page.get_by_test_id("step-test_sync")).to_have_attribute("data-status", "n/a")
-            assert page.locator("[data-testid^=step-]").count() == 5
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+        expect(page.get_by_test_id("step-user_types")).to_have_attribute("data-status", "pass")
+        logins = page.get_by_test_id("step-test_logins")
+        expect(logins).to_have_attribute("data-status", "fail")
+        expect(logins).to_contain_text("Missing a production test login for: student.")
+        expect(logins).to_contain_text("teacher: last logged in")
+        expect(page.get_by_test_id("step-test_sync")).to_have_attribute("data-status", "n/a")
+        assert page.locator("[data-testid^=step-]").count() == 5
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     run = ChecklistRun.objects.get()
     assert run.checked_by.username == "ops" and not run.ready
 
 
 def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     staff = User.objects.create_user(username="ops", password="ops-pass-1234", is_staff=True)
@@ -121,22 +103,18 @@ def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch
         clever_district_id=clever_id(), name="Ogdenville Schools", note="Asked at the conference"
     )
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            _log_in(page, f"{live_server.url}/admin/login/?next=/golive/districts/")
-            row = page.get_by_test_id(f"district-{waiting.clever_id}")
-            expect(row).to_have_attribute("data-state", "connected")
-            expect(row).to_contain_text("last sync failed")
-            expect(page.get_by_test_id(f"district-{live.clever_id}")).to_contain_text("healthy")
-            row.get_by_role("button", name="Launch now").click()
-            expect(page.get_by_test_id("messages")).to_contain_text(
-                "Launched Shelbyville Unified: its users can log in"
-            )
-            expect(page.get_by_test_id(f"district-{waiting.clever_id}")).to_have_attribute(
-                "data-state", "launched"
-            )
-            page.screenshot(path=str(DISTRICTS_SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        _log_in(page, f"{live_server.url}/admin/login/?next=/golive/districts/")
+        row = page.get_by_test_id(f"district-{waiting.clever_id}")
+        expect(row).to_have_attribute("data-state", "connected")
+        expect(row).to_contain_text("last sync failed")
+        expect(page.get_by_test_id(f"district-{live.clever_id}")).to_contain_text("healthy")
+        row.get_by_role("button", name="Launch now").click()
+        expect(page.get_by_test_id("messages")).to_contain_text(
+            "Launched Shelbyville Unified: its users can log in"
+        )
+        expect(page.get_by_test_id(f"district-{waiting.clever_id}")).to_have_attribute(
+            "data-state", "launched"
+        )
+        page.screenshot(path=str(DISTRICTS_SCREENSHOT), full_page=True)

@@ -13,27 +13,16 @@ from pathlib import Path
 import pytest
 
 from sso import clever_oauth
+from tests.browser import chromium, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = Path("/tmp/sso-teacher-home.png")
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 @pytest.fixture
 def portal(live_server, settings):
     """The look-alike at live_server/clever, our app registered with the live callback."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
     if not settings.CLEVER_LOOKALIKE_ENABLED:
         pytest.skip("the Clever look-alike is off: run the tests with DEBUG=1")
     from cleverlike.world import world
@@ -68,8 +57,6 @@ def _expected_home(world, district_id: str, teacher_id: str) -> dict[str, dict[s
 
 
 def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
     from rostering.services import district_ensure_connected, district_sync
     from sso.models import LoginRecord
 
@@ -82,8 +69,7 @@ def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch
 
     # Playwright's sync API runs an event loop in this thread; the ORM is used only outside it.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.set_default_timeout(15_000)
 
@@ -121,7 +107,6 @@ def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch
                 "students": card.locator('[data-testid="students"] li').all_inner_texts(),
             }
         page.screenshot(path=str(SCREENSHOT), full_page=True)
-        browser.close()
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
 
     assert set(shown) == set(expected)
