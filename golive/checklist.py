@@ -257,17 +257,12 @@ def check_redirect_uris() -> Outcome:
 # --- 3. supported user types --------------------------------------------------------------------
 
 
-def supported_types() -> list[str]:
-    """CLEVER_SUPPORTED_USER_TYPES as SSO reads them ("district admin" is district_admin)."""
-    from sso.clever_oauth import normalise_user_type
-
-    return [normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES if t.strip()]
-
-
 def check_user_types() -> Outcome:
     """Supported user types are set, known to Clever, mirrored by the sync and routed by SSO."""
+    from sso.services import supported_user_types
+
     key, title = "user_types", "Supported user types"
-    types = supported_types()
+    types = supported_user_types()
     synced = set(settings.CLEVER_SYNC_USER_ROLES)
     evidence = [
         f"CLEVER_SUPPORTED_USER_TYPES = {', '.join(types) or '(none)'}",
@@ -334,6 +329,7 @@ def sso_routable_types() -> tuple[str, ...]:
 def check_test_logins() -> Outcome:
     """A successful login with the production configuration for each supported user type."""
     from sso.models import LoginRecord
+    from sso.services import supported_user_types
 
     key, title = "test_logins", "Test logins with the production configuration"
     if settings.CLEVER_ROSTERING_ONLY:
@@ -343,18 +339,18 @@ def check_test_logins() -> Outcome:
             NOT_APPLICABLE,
             "Rostering only (CLEVER_ROSTERING_ONLY): users do not log in with Clever.",
         )
-    types = supported_types()
+    types = supported_user_types()
     evidence: list[str] = []
     missing: list[str] = []
-    latest = {}
-    for record in (
-        LoginRecord.objects.filter(production_credentials=True, user_type__in=types)
-        .select_related("district")
-        .order_by("user_type", "-created_at")
-    ):
-        latest.setdefault(record.user_type, record)
     for user_type in types:
-        record = latest.get(user_type)
+        # One indexed row per type (user_type, production_credentials, -created_at): the table
+        # grows by a row per login.
+        record = (
+            LoginRecord.objects.filter(user_type=user_type, production_credentials=True)
+            .select_related("district")
+            .order_by("-created_at")
+            .first()
+        )
         if record is None:
             missing.append(user_type)
             evidence.append(f"{user_type}: no production login recorded")

@@ -128,12 +128,15 @@ def _event_types() -> list[str]:
 
 def certification_report() -> list[ReportSection]:
     """Clever's certification questions, answered from this deployment's settings and code."""
-    supported = [t for t in settings.CLEVER_SUPPORTED_USER_TYPES if t]
+    from accounts.selectors import ADMIN_TYPES
+    from sso.services import supported_user_types
+
+    supported = supported_user_types()
     synced = [r for r in settings.CLEVER_SYNC_USER_ROLES if r]
     schedule, daily = sync_schedule()
     rostering_only = settings.CLEVER_ROSTERING_ONLY
     oidc = settings.CLEVER_OIDC_ENABLED
-    admin_types = [t for t in supported if t in ("staff", "district_admin")]
+    admin_types = [t for t in supported if t in ADMIN_TYPES]
     max_fraction = settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION
     max_count = settings.CLEVER_SYNC_ARCHIVE_MAX_COUNT
 

@@ -73,14 +73,16 @@ def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
     return deleted
 
 
-def supported_user_types() -> set[str]:
-    """CLEVER_SUPPORTED_USER_TYPES, spelled as Clever's v3 login types."""
-    return {clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES}
+def supported_user_types() -> list[str]:
+    """CLEVER_SUPPORTED_USER_TYPES, spelled as Clever's v3 login types ("district admin" is
+    district_admin), in the order set, without blanks or repeats."""
+    types = (clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES)
+    return list(dict.fromkeys(t for t in types if t))
 
 
 def admitted_type(*, login_type: str, clever_user: clever_oauth.CleverUser) -> str:
     """The type to log this person in as, or raise LoginFailure("unsupported_type")."""
-    supported = supported_user_types() - {"contact"}
+    supported = set(supported_user_types()) - {"contact"}
     if login_type in supported:
         return login_type
     if login_type in EMPLOYEE_TYPES and "teacher" in supported and clever_user.role("teacher"):

@@ -121,7 +121,7 @@ def _failure_page(request: HttpRequest, failure: LoginFailure) -> HttpResponse:
     if failure.kind == "unsupported_type":
         kind = failure.context.get("user_type", "unknown").replace("_", " ")
         message = f"You logged in to Clever with a {kind} account, which Classroom doesn't support."
-        allowed = sorted(services.supported_user_types() - {"contact"})
+        allowed = sorted(set(services.supported_user_types()) - {"contact"})
         names = [f"{t.replace('_', ' ')}s" for t in allowed]
         action = (
             f"Log in with a Clever account of a type Classroom supports ({', '.join(names)}), "

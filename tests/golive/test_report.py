@@ -100,6 +100,13 @@ def test_supported_user_types_change_the_answers(settings):
     assert _answer(after, "Do you support a user type that has more access").startswith(
         "Yes: district admins log in to a read-only overview of their district"
     )
+    # Spelled as Clever's id_tokens spell it, the setting means the same to SSO and the report.
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["teacher", "district admin", ""]
+    spaced = _report()
+    assert "Supported for login: teachers and district admins" in spaced
+    assert _answer(spaced, "Do you support a user type that has more access").startswith(
+        "Yes: district admins log in"
+    )
 
 
 def test_oidc_changes_the_login_answer(settings):
