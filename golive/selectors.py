@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,10 +28,18 @@ def checklist_latest() -> ChecklistRun | None:
 
 
 def _connection_for(district: District) -> DistrictConnection | None:
-    # Linked by foreign key once an ops action touched it, by Clever ID before that (unique).
-    return DistrictConnection.objects.filter(
-        Q(district=district) | Q(clever_district_id=district.clever_id)
-    ).first()
+    # Every connection carries the district's Clever ID (unique, read-only); the foreign key is
+    # filled in only once an ops action touched it.
+    return DistrictConnection.objects.filter(clever_district_id=district.clever_id).first()
+
+
+def _state(connection: DistrictConnection | None, *, district: District, today: dt.date) -> str:
+    """A district's go-live state: its connection's, else what Clever's token list says."""
+    if connection is not None:
+        return connection.effective_state(today=today, district_status=district.status)
+    if district.status == district.Status.DISCONNECTED:
+        return State.DISCONNECTED
+    return State.CONNECTED
 
 
 def sso_block_reason(*, district: District, user: User | None) -> str | None:
@@ -48,10 +56,7 @@ def sso_block_reason(*, district: District, user: User | None) -> str | None:
         return None
     connection = _connection_for(district)
     today = timezone.localdate()
-    if connection is None:
-        state = State.DISCONNECTED if district.status == State.DISCONNECTED else State.CONNECTED
-    else:
-        state = connection.effective_state(today=today, district_status=district.status)
+    state = _state(connection, district=district, today=today)
     if state == State.LAUNCHED:
         return None
     if (
@@ -179,10 +184,7 @@ def district_rows() -> list[DistrictRow]:
     rows: list[DistrictRow] = []
     for district in districts:
         connection = connections.pop(district.clever_id, None)
-        if connection is not None:
-            state = connection.effective_state(today=today, district_status=district.status)
-        else:
-            state = State.DISCONNECTED if district.status == "disconnected" else State.CONNECTED
+        state = _state(connection, district=district, today=today)
         row = DistrictRow(
             clever_district_id=district.clever_id,
             name=district.name or (connection.name if connection else "") or district.clever_id,
