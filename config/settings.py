@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rostering.tasks.sync_all_districts",
         "schedule": _cron(CLEVER_SYNC_CRON),
     },
+    # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
+    "prune-redeemed-codes": {
+        "task": "sso.tasks.prune_redeemed_codes",
+        "schedule": crontab(minute="17"),
+    },
 }
 # Between nightly syncs, apply Clever's events (e.g. "*/15 * * * *"); empty: off. Events are
 # opt-in per district in Clever's dashboard, and only districts with a full sync are polled.

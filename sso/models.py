@@ -30,7 +30,7 @@ class RedeemedCode(models.Model):
     """An authorization code we have posted to Clever, so a replayed callback never posts it again.
 
     Only a keyed hash of the code is stored; codes live one minute at Clever, so rows older than a
-    day are pruned (``sso.services.redeemed_codes_prune``).
+    day are pruned hourly (``sso.tasks.prune_redeemed_codes``, on Celery beat).
     """
 
     code_hash = models.CharField(max_length=64, unique=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -213,8 +212,6 @@ def callback(request: HttpRequest) -> HttpResponse:
     request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
     request.session.pop(flows.BOUNCES_KEY, None)
     services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
-    if secrets.randbelow(100) == 0:
-        services.redeemed_codes_prune()
     logger.info(
         "clever login: user %s as %s via %s",
         outcome.user.clever_id,

@@ -648,15 +648,17 @@ def test_unsupported_type_page_names_what_is_supported(client, clever, demo, set
     _nothing_written()
 
 
-def test_redeemed_code_hashes_are_pruned_after_a_day(client, clever, demo):
+def test_redeemed_code_hashes_are_pruned_after_a_day_by_celery_beat(client, clever, demo, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from sso.services import redeemed_codes_prune
+    from sso.tasks import prune_redeemed_codes
 
+    schedule = settings.CELERY_BEAT_SCHEDULE["prune-redeemed-codes"]
+    assert schedule["task"] == prune_redeemed_codes.name
     button_login(client, demo.one("teacher")["id"])
-    assert redeemed_codes_prune() == 0
+    assert prune_redeemed_codes() == 0
     RedeemedCode.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
-    assert redeemed_codes_prune() == 1
+    assert prune_redeemed_codes() == 1
     assert not RedeemedCode.objects.exists()
