@@ -534,6 +534,18 @@ def test_no_log_line_carries_a_code_or_token(client, clever, demo, caplog):
     assert "Bearer " not in text and "access_token" not in text
 
 
+def test_a_user_record_from_another_district_than_the_login_is_refused(client, clever, demo):
+    teacher = demo.one("teacher")
+    callback_url = at_clever(start_login(client), teacher["id"])
+    # /me names the district the person logged in through; their record now names another.
+    clever.world.update_record("users", teacher["id"], district="0" * 24)
+    response = client.get(path_and_query(callback_url))
+    assert response.status_code == 502
+    assert "Clever sent an answer we couldn't use" in text(response)
+    assert _logged_in_as(client) is None
+    _nothing_written()
+
+
 # --- Hot path -------------------------------------------------------------------------------------
 
 
