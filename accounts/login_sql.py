@@ -74,10 +74,14 @@ def last_login_update(*, user_id: int, at: datetime) -> None:
     table = connection.ops.quote_name(User._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_login = %s WHERE id = %s",
-            # As the ORM stores a DateTimeField (SQLite: naive UTC text).
-            [connection.ops.adapt_datetimefield_value(at), user_id],
+            f"UPDATE {table} SET last_login = %s WHERE id = %s", [db_datetime(at), user_id]
         )
+
+
+def db_datetime(at: datetime) -> object:
+    """``at`` as the ORM stores a DateTimeField (SQLite: naive UTC text), so rows written with
+    raw SQL compare like the ORM's own."""
+    return connection.ops.adapt_datetimefield_value(at)
 
 
 def roles_of(*, user_id: int) -> list[UserRole]:

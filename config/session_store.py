@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
 
-VALID_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 KEY_LENGTH = 32
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from accounts.login_sql import db_datetime
 from sso.models import LoginRecord, RedeemedCode
 
 
@@ -23,7 +24,7 @@ def redeemed_code_insert(*, code_hash: str, at: datetime) -> bool:
         cursor.execute(
             f"INSERT INTO {table} (code_hash, created_at) VALUES (%s, %s) "
             "ON CONFLICT (code_hash) DO NOTHING",
-            [code_hash, _timestamp(at)],
+            [code_hash, db_datetime(at)],
         )
         return cursor.rowcount == 1
 
@@ -43,10 +44,5 @@ def login_record_insert(
         cursor.execute(
             f"INSERT INTO {table} (user_id, user_type, district_id, production_credentials, "
             "entry_point, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            [user_id, user_type, district_id, production_credentials, entry_point, _timestamp(at)],
+            [user_id, user_type, district_id, production_credentials, entry_point, db_datetime(at)],
         )
-
-
-def _timestamp(at: datetime) -> object:
-    # As the ORM stores a DateTimeField (SQLite: naive UTC text), so raw rows compare like its own.
-    return connection.ops.adapt_datetimefield_value(at)

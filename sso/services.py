@@ -153,7 +153,7 @@ def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> None:
     login_sql.login_record_insert(
         user_id=outcome.user.pk,
         user_type=outcome.reported_type,
-        district_id=outcome.district.pk if outcome.district else None,
+        district_id=outcome.district.pk,
         production_credentials=settings.CLEVER_APP_ENVIRONMENT == "production",
         entry_point=entry_point,
         at=timezone.now(),

@@ -208,7 +208,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     # transaction around it and the LoginRecord (two statements, each its own commit, instead of
     # four round trips): if the record fails the response is a 500 and the new session is never
     # saved, so no one is logged in without a record.
-    login(request, outcome.user, backend="accounts.backends.AccountBackend")
+    login(request, outcome.user)  # the one backend in AUTHENTICATION_BACKENDS
     request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
     request.session.pop(flows.BOUNCES_KEY, None)
     services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
