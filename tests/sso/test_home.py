@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from rostering.models import SyncRun
+from rostering.models import Course, SyncRun, Term
 from tests.sso.factories import (
     CleverUserFactory,
     DistrictFactory,
@@ -43,7 +43,11 @@ def roster():
     teacher = CleverUserFactory(district=district, first_name="Edna", last_name="Krabappel")
     co_teacher = CleverUserFactory(district=district, first_name="Elizabeth", last_name="Hoover")
     departed = CleverUserFactory(district=district, first_name="Dewey", last_name="Largo")
-    math = SectionFactory(school=school, name="Math 4", period="2")
+    term = Term.objects.create(clever_id="t" * 24, district=district, name="Fall 2026")
+    course = Course.objects.create(clever_id="c" * 24, district=district, name="Mathematics 4")
+    math = SectionFactory(school=school, name="Math 4", period="2", grade="4", term=term)
+    math.course = course
+    math.save()
     reading = SectionFactory(school=school, name="Reading 4", period="3")
     old = SectionFactory(school=school, name="Old section", archived_at=timezone.now())
     SectionTeacherFactory(section=math, user=teacher, position=0)
@@ -57,6 +61,13 @@ def roster():
     for student in (bart, lisa):
         SectionStudentFactory(section=math, user=student)
     SectionStudentFactory(section=math, user=moved, archived_at=timezone.now())
+    # Clever stopped sharing Nelson (archived account) though his enrolment row is still live.
+    nelson = CleverUserFactory(
+        district=district, first_name="Nelson", last_name="Muntz", archived_at=timezone.now()
+    )
+    SectionStudentFactory(section=math, user=nelson)
+    martin = CleverUserFactory(district=district, first_name="Martin", last_name="Prince")
+    SectionStudentFactory(section=math, user=martin)
     SectionStudentFactory(section=reading, user=lisa)
     SyncRunFactory(district=district)
     return {
@@ -85,9 +96,14 @@ def test_teacher_sees_sections_with_students_and_co_teachers(
     math_card = page[page.index("Math 4") : page.index("Reading 4")]
     assert "Co-teachers:" in math_card and "Elizabeth Hoover" in math_card
     assert "Dewey Largo" not in math_card  # archived co-teacher link
-    assert "Bart Simpson" in math_card and "Lisa Simpson" in math_card
+    # Students by last name, then first name.
+    assert math_card.index("Martin Prince") < math_card.index("Bart Simpson")
+    assert math_card.index("Bart Simpson") < math_card.index("Lisa Simpson")
     assert "Milhouse" not in page  # archived enrolment
-    assert "Students (2)" in math_card
+    assert "Nelson" not in page  # archived account
+    assert "Students (3)" in math_card
+    meta = " ".join(math_card.split('class="muted section-meta">')[1].split("</p>")[0].split())
+    assert meta == "Springfield Elementary · Period 2 · Grade 4 · Fall 2026 · Mathematics 4"
     reading_card = page[page.index("Reading 4") :]
     assert "Lisa Simpson" in reading_card and "Bart Simpson" not in reading_card
 
