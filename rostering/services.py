@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from accounts import login_sql
 from rostering import clever_api
 from rostering.models import District, SyncError, SyncRun
 from rostering.sync.engine import Progress, Sync, district_lock
@@ -133,12 +134,13 @@ def district_connections_refresh() -> ConnectionsRefreshResult:
 
 def district_ensure_connected(*, clever_id: str) -> District | None:
     """A connected District for ``clever_id``, refreshed from Clever's token list when needed."""
-    # Every login asks this. Through raw() the read costs about half of get()'s Python
-    # (which compiles the query and counts the rows); field converters still apply.
-    table = connection.ops.quote_name(District._meta.db_table)
-    sql = f"SELECT * FROM {table} WHERE clever_id = %s AND status = %s"  # noqa: S608 (metadata)
-    district = next(iter(District.objects.raw(sql, [clever_id, District.Status.CONNECTED])), None)
-    if district is not None and district.token_ciphertext:
+    # Every login asks this: the cheap read of the login path.
+    district = login_sql.district_by_clever_id(clever_id=clever_id)
+    if (
+        district is not None
+        and district.status == District.Status.CONNECTED
+        and district.token_ciphertext
+    ):
         return district
     tokens = clever_api.list_district_tokens(
         client_id=settings.CLEVER_CLIENT_ID,
