@@ -106,9 +106,6 @@ def sync_once(base_url: str) -> int:
     taken = sum(
         c.get("created", 0) + c.get("updated", 0) + c.get("unchanged", 0) for c in counts.values()
     )
-    changed = sum(
-        c.get(k, 0) for c in counts.values() for k in ("created", "updated", "archived", "restored")
-    )
     print(
         json.dumps(
             {
@@ -116,10 +113,6 @@ def sync_once(base_url: str) -> int:
                 "error": run.error,
                 "wall": wall,
                 "taken": taken,
-                "changed": changed,
-                "users": counts.get("users", {}).get("created", 0)
-                + counts.get("users", {}).get("unchanged", 0)
-                + counts.get("users", {}).get("updated", 0),
                 "rss_mb": _peak_rss_mb(),
             }
         ),
