@@ -13,8 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_demo_start_step_connects_and_syncs_every_demo_district(clever, capsys):
-    assert demo.connect_and_sync_demo_districts in demo.AFTER_START
-    demo.connect_and_sync_demo_districts(clever.base_url).join(60)
+    demo.connect_and_sync_demo_districts().join(60)
     out = capsys.readouterr().out
     assert "Connections: 2 new, 0 disconnected." in out
     assert out.count(": succeeded") == 2
@@ -25,5 +24,5 @@ def test_the_demo_start_step_connects_and_syncs_every_demo_district(clever, caps
 
 def test_the_demo_start_step_reports_a_failure_without_stopping_the_demo(clever, capsys, fast):
     clever.world.faults.add("/v3.0/schools", "500", times=20)
-    demo.connect_and_sync_demo_districts(clever.base_url).join(60)
+    demo.connect_and_sync_demo_districts().join(60)
     assert "did not complete" in capsys.readouterr().out

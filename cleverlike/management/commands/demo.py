@@ -3,8 +3,8 @@
 What ``make run`` starts. Steps: migrate, point the product's Clever settings at the look-alike
 (``CLEVER_OAUTH_BASE_URL`` / ``CLEVER_API_BASE_URL`` = ``http://HOST:PORT/clever``; set here, not
 in the Makefile, so ``--port`` keeps them right), load the demo districts, create an ops
-superuser when there is none, serve, run the ``AFTER_START`` steps, print where to click, and
-block until Ctrl-C.
+superuser when there is none, serve, connect and sync the demo districts (in the background),
+print where to click, and block until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -25,15 +24,11 @@ from cleverlike.world import world
 
 DEFAULT_DEV_REDIRECT_URI = "http://127.0.0.1:8000/sso/clever/callback/"
 
-# Steps run once the server answers, each given the look-alike's base URL
-# ("http://127.0.0.1:8000/clever"). The sync feature appends "connect and sync the demo
-# districts" here.
 
-
-def connect_and_sync_demo_districts(base_url: str) -> threading.Thread:
-    """Refresh connections from the look-alike's token list, then sync every connected district
-    (``clever_sync`` prints the counts). In the background, so the demo answers at once; a
-    failure is shown, not fatal to the demo."""
+def connect_and_sync_demo_districts() -> threading.Thread:
+    """Once the server answers: refresh connections from the look-alike's token list, then sync
+    every connected district (``clever_sync`` prints the counts). In the background, so the demo
+    answers at once; a failure is shown, not fatal to the demo."""
 
     def run() -> None:
         try:
@@ -44,15 +39,6 @@ def connect_and_sync_demo_districts(base_url: str) -> threading.Thread:
     thread = threading.Thread(target=run, name="demo-sync", daemon=True)
     thread.start()
     return thread
-
-
-AFTER_START: list[Callable[[str], None]] = [connect_and_sync_demo_districts]
-
-
-def after_start(base_url: str) -> None:
-    """Run every registered post-start step against the running look-alike."""
-    for step in AFTER_START:
-        step(base_url)
 
 
 def point_product_at_lookalike(host: str, port: int) -> str:
@@ -91,7 +77,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Migrate, load, serve, run AFTER_START, print where to click, block."""
+        """Migrate, load, serve, connect and sync the demo districts, say where to click, block."""
         if not settings.DEBUG:
             raise CommandError("demo is for development only: run it with DEBUG=1")
         if not settings.CLEVER_LOOKALIKE_ENABLED:
@@ -110,7 +96,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            after_start(base_url)
+            connect_and_sync_demo_districts()
             self._print_where_to_click(host, port, base_url, created)
             while thread.is_alive() and not stop.wait(0.5):
                 pass
