@@ -87,6 +87,11 @@ def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
     return run
 
 
+def _stage(store: Any, batch: dict[str, list[tuple[Any, ...]]]) -> None:
+    for name, items in batch.items():
+        store.stage(name, items)
+
+
 class Sync:
     """One run of one district; ``run()`` records everything on the SyncRun."""
 
@@ -202,12 +207,6 @@ class Sync:
             batch: dict[str, list[tuple[Any, ...]]] = {}
             pending = 0
             for position, raw in enumerate(page.items, start=1):
-                if pending >= STAGE_CHUNK_ROWS:
-                    # A page of sections carries ~30 enrolments each: stage in chunks so the
-                    # rows of one page never pile up.
-                    for name, items in batch.items():
-                        store.stage(name, items)
-                    batch, pending = {}, 0
                 try:
                     _, rows = specs.parse_and_rows(spec, raw, page.where, roles)
                 except clever_api.CleverMalformedError as exc:
@@ -221,8 +220,12 @@ class Sync:
                 for name, items in specs.iter_rows(rows):
                     batch.setdefault(name, []).extend(items)
                     pending += len(items)
-            for name, items in batch.items():
-                store.stage(name, items)
+                if pending >= STAGE_CHUNK_ROWS:
+                    # A page of sections carries ~30 enrolments each: stage in chunks so the
+                    # rows of one page never pile up.
+                    _stage(store, batch)
+                    batch, pending = {}, 0
+            _stage(store, batch)
             total += len(page.items)
             self.progress(f"{spec.path} page {page.number}: {total} {spec.name} so far")
         duplicate = store.duplicate(spec.name)

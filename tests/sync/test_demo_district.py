@@ -215,3 +215,17 @@ def test_a_paused_or_failing_district_still_syncs_what_it_shares(cert, clever, s
     assert totals(run, "archived") == 0 and run.counts["users"]["unchanged"] == 89
     cert.refresh_from_db()
     assert cert.name == "Certification ISD (old)"
+
+
+def test_rows_staged_in_chunks_land_as_a_whole_page_would(cert, monkeypatch):
+    from rostering.sync import engine
+
+    # Large districts stage a page's rows in chunks (STAGE_CHUNK_ROWS); force it on the demo.
+    monkeypatch.setattr(engine, "STAGE_CHUNK_ROWS", 3)
+    chunked = sync(cert)
+    assert chunked.counts["users"]["created"] == 89
+    assert chunked.counts["sections"]["created"] == 17
+    monkeypatch.undo()
+    again = sync(cert)  # unchunked: finds exactly what the chunked run wrote
+    assert totals(again, "created") == totals(again, "updated") == totals(again, "archived") == 0
+    assert totals(again, "unchanged") == totals(chunked, "created")
