@@ -55,10 +55,6 @@ class CheckResult(models.Model):
     def __str__(self) -> str:
         return f"{self.key}: {self.status}"
 
-    @property
-    def passed(self) -> bool:
-        return self.status != self.Status.FAIL
-
 
 class DistrictConnection(models.Model):
     """A district's connection with our Clever app, from request or invite to launch.

@@ -96,7 +96,6 @@ class DistrictRow:
     state: str
     state_label: str
     launch_date: dt.date | None
-    launched_at: dt.datetime | None
     linked: bool
     schools: int = 0
     sections: int = 0
@@ -191,7 +190,6 @@ def district_rows() -> list[DistrictRow]:
             state=state,
             state_label=State(state).label,
             launch_date=connection.launch_date if connection else None,
-            launched_at=connection.launched_at if connection else None,
             linked=True,
             schools=district.n_schools,
             sections=district.n_sections,
@@ -213,7 +211,6 @@ def district_rows() -> list[DistrictRow]:
                 state=state,
                 state_label=State(state).label,
                 launch_date=connection.launch_date,
-                launched_at=connection.launched_at,
                 linked=False,
                 testers=connection.n_testers,
                 note=connection.note,

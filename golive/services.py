@@ -296,11 +296,3 @@ def launch_tester_add(
             defaults={"note": note.strip(), "added_by": by},
         )
     return tester
-
-
-def launch_tester_remove(*, clever_district_id: str, clever_user_id: str) -> int:
-    """Stop letting a Clever user log in before launch; how many rows went."""
-    deleted, _ = LaunchTester.objects.filter(
-        connection__clever_district_id=clever_district_id, clever_user_id=clever_user_id
-    ).delete()
-    return deleted

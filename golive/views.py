@@ -51,15 +51,7 @@ def recheck(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def districts(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "golive/districts.html",
-        {
-            "rows": selectors.district_rows(),
-            "request_form": forms.RequestForm(),
-            "invite_form": forms.InviteForm(),
-        },
-    )
+    return render(request, "golive/districts.html", {"rows": selectors.district_rows()})
 
 
 def _act(
