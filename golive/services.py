@@ -78,14 +78,19 @@ def _rostering_district(clever_district_id: str):
     return District.objects.filter(clever_id=clever_district_id).first()
 
 
-def _connection_for_update(clever_district_id: str) -> DistrictConnection:
-    """The connection row, locked; created for a district Clever's token list already holds."""
-    clever_district_id = _clean_clever_id(clever_district_id)
-    connection = (
+def _locked(clever_district_id: str) -> DistrictConnection | None:
+    """The connection row of this district, locked until the transaction ends, if any."""
+    return (
         DistrictConnection.objects.select_for_update()
         .filter(clever_district_id=clever_district_id)
         .first()
     )
+
+
+def _connection_for_update(clever_district_id: str) -> DistrictConnection:
+    """The connection row, locked; created for a district Clever's token list already holds."""
+    clever_district_id = _clean_clever_id(clever_district_id)
+    connection = _locked(clever_district_id)
     district = _rostering_district(clever_district_id)
     if connection is None:
         if district is None:
@@ -118,11 +123,8 @@ def connection_request_record(
     if not name:
         raise GoLiveError("A request needs the district's name.")
     with transaction.atomic():
-        connection = (
-            DistrictConnection.objects.select_for_update()
-            .filter(clever_district_id=clever_district_id)
-            .first()
-        )
+        connection = _locked(clever_district_id)
+        district = _rostering_district(clever_district_id)
         if connection is not None:
             state = _current_state(connection)
             if state not in (State.DECLINED, State.DISCONNECTED):
@@ -130,7 +132,6 @@ def connection_request_record(
                     f"{connection} is already {DistrictConnection.State(state).label.lower()}."
                 )
         else:
-            district = _rostering_district(clever_district_id)
             if district is not None and district.status == "connected":
                 raise GoLiveError(f"{district} is already connected.")
             connection = DistrictConnection(clever_district_id=clever_district_id)
@@ -138,7 +139,7 @@ def connection_request_record(
         connection.state = State.REQUESTED
         connection.requested_at = timezone.now()
         connection.note = note.strip()
-        connection.district = _rostering_district(clever_district_id)
+        connection.district = district
         connection.save()
     return connection
 
@@ -202,11 +203,7 @@ def connection_invite(
     if launch_date is not None:
         _check_future(launch_date, today)
     with transaction.atomic():
-        connection = (
-            DistrictConnection.objects.select_for_update()
-            .filter(clever_district_id=clever_district_id)
-            .first()
-        )
+        connection = _locked(clever_district_id)
         district = _rostering_district(clever_district_id)
         if connection is None and district is not None and district.status == "connected":
             raise GoLiveError(f"{district} is already connected.")
