@@ -10,7 +10,7 @@ from accounts.services import AccountLinkRefused
 from accounts.services import user_from_clever as _user_from_clever
 from rostering.models import UserRole
 from sso.clever_oauth import CleverRole, CleverUser
-from tests.sso.factories import CleverUserFactory, DistrictFactory, UserFactory
+from tests.factories import CleverUserFactory, DistrictFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from rostering.models import Course, SyncRun, Term
-from tests.sso.factories import (
+from tests.factories import (
     CleverUserFactory,
     DistrictFactory,
     SchoolFactory,

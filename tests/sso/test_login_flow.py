@@ -18,7 +18,7 @@ from accounts.models import User
 from rostering.models import UserRole
 from sso import clever_oauth
 from sso.models import LoginRecord, RedeemedCode
-from tests.sso.factories import UserFactory
+from tests.factories import UserFactory
 from tests.sso.helpers import (
     at_clever,
     button_login,

@@ -13,7 +13,7 @@ from accounts import login_sql
 from accounts.backends import AccountBackend
 from accounts.models import User
 from rostering.models import UserRole
-from tests.sso.factories import CleverUserFactory, UserRoleFactory
+from tests.factories import CleverUserFactory, UserRoleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_display_name_is_the_users_own():
     user = CleverUserFactory(first_name="Robert", last_name="Smith", preferred_name="Bob")
     assert user.display_name == "Bob Smith"
     UserRoleFactory(user=user)
-    from tests.sso.factories import SectionFactory, SectionStudentFactory
+    from tests.factories import SectionFactory, SectionStudentFactory
 
     section = SectionFactory()
     SectionStudentFactory(section=section, user=user)

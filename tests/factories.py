@@ -1,6 +1,8 @@
-"""Roster rows for the home-page tests (what the sync would have written)."""
+"""Model factories for the tests: roster rows as the sync would leave them."""
 
 from __future__ import annotations
+
+import itertools
 
 import factory
 from django.utils import timezone
@@ -16,17 +18,21 @@ from rostering.models import (
     UserRole,
 )
 
+_ids = itertools.count(1)
 
-def _hex(n: int, prefix: str) -> str:
-    return (prefix + format(n, "x")).rjust(24, "0")[-24:]
+
+def clever_id() -> str:
+    """A fresh 24-hex Clever-like id (ObjectID-shaped, as Clever's are)."""
+    return f"{next(_ids):024x}"
 
 
 class DistrictFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = District
 
-    clever_id = factory.Sequence(lambda n: _hex(n, "d"))
+    clever_id = factory.LazyFunction(clever_id)
     name = factory.Sequence(lambda n: f"District {n}")
+    status = District.Status.CONNECTED
     connected_at = factory.LazyFunction(timezone.now)
 
 
@@ -34,7 +40,7 @@ class SchoolFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = School
 
-    clever_id = factory.Sequence(lambda n: _hex(n, "5c"))
+    clever_id = factory.LazyFunction(clever_id)
     district = factory.SubFactory(DistrictFactory)
     name = factory.Sequence(lambda n: f"School {n}")
     school_number = factory.Sequence(lambda n: str(100 + n))
@@ -44,7 +50,7 @@ class SectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Section
 
-    clever_id = factory.Sequence(lambda n: _hex(n, "5e"))
+    clever_id = factory.LazyFunction(clever_id)
     school = factory.SubFactory(SchoolFactory)
     district = factory.SelfAttribute("school.district")
     name = factory.Sequence(lambda n: f"Section {n}")
@@ -61,10 +67,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class CleverUserFactory(UserFactory):
+    """A synced Clever user; ``role="teacher"`` also gives them that role."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
     source = User.Source.CLEVER
-    clever_id = factory.Sequence(lambda n: _hex(n, "u"))
+    clever_id = factory.LazyFunction(clever_id)
     username = factory.LazyAttribute(lambda o: f"clever-{o.clever_id}")
     district = factory.SubFactory(DistrictFactory)
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if create and extracted:
+            UserRole.objects.create(user=self, role=extracted)
 
 
 class UserRoleFactory(factory.django.DjangoModelFactory):
