@@ -1,4 +1,4 @@
-"""Production mode refuses unsafe settings at start-up, naming the setting."""
+"""Start-up refuses unsafe or wrong settings, naming the setting."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _start(
+    env_overrides: dict[str, str], then: str = "print('started')"
+) -> subprocess.CompletedProcess[str]:
+    """Start Django in a fresh process (no CLEVER_* or SECRET_KEY from ours), then run ``then``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEVER_", "SECRET_KEY"))}
     env.update({"DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", f"import django; django.setup(); {then}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -65,20 +68,27 @@ def test_bad_sync_cron_is_refused_with_its_name():
 
 def test_events_poll_is_scheduled_only_when_configured():
     show = "from django.conf import settings; print(sorted(settings.CELERY_BEAT_SCHEDULE))"
-    env = {**os.environ, **GOOD, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    env = {k: v for k, v in env.items() if k != "CLEVER_EVENTS_CRON"}
 
     def beat(**extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", f"import django; django.setup(); {show}"],
-            cwd=ROOT,
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return _start({**GOOD, **extra}, then=show)
 
     assert "clever-events" not in beat().stdout
     assert "'clever-events'" in beat(CLEVER_EVENTS_CRON="*/15 * * * *").stdout
     bad = beat(CLEVER_EVENTS_CRON="often")
     assert bad.returncode != 0 and "CLEVER_EVENTS_CRON" in bad.stderr
+
+
+@pytest.mark.parametrize("value", ["development", "production"])
+def test_known_app_environments_start(value):
+    result = _start({**GOOD, "CLEVER_APP_ENVIRONMENT": value})
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_an_unknown_app_environment_is_refused_naming_it():
+    result = _start({**GOOD, "CLEVER_APP_ENVIRONMENT": "prod"})
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: CLEVER_APP_ENVIRONMENT must be 'development' or 'production', "
+        "got 'prod'" in result.stderr
+    )
