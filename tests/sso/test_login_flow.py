@@ -575,6 +575,27 @@ def test_returning_user_callback_query_count(
         assert len(ctx.captured_queries) == 6  # no transactions at all
 
 
+def test_launch_gating_adds_one_query_to_a_production_callback(
+    client, clever, demo, settings, django_assert_max_num_queries, session_queries
+):
+    from golive import services as golive_services
+
+    settings.CLEVER_APP_ENVIRONMENT = "production"
+    golive_services.connection_request_record(clever_district_id=demo.district_id, name="Demo")
+    golive_services.connection_approve(clever_district_id=demo.district_id, by=None)
+    golive_services.connection_launch_now(clever_district_id=demo.district_id, by=None)
+    teacher = demo.one("teacher")
+    button_login(Client(), teacher["id"])  # yesterday, on another device
+    callback_url = at_clever(start_login(client), teacher["id"])
+    with django_assert_max_num_queries(20) as ctx:
+        response = client.get(path_and_query(callback_url))
+    assert response.status_code == 302
+    real = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # The six of a development login, and the district's connection (launched: no tester read).
+    assert len(real) == 6 + 1 + 3 * session_queries, real
+    assert sum("golive_districtconnection" in q for q in real) == 1
+
+
 # --- OpenID Connect -------------------------------------------------------------------------------
 
 
