@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from golive.models import ChecklistRun, DistrictConnection, LaunchTester
@@ -123,17 +122,6 @@ class DistrictRow:
         return self.state == State.CONNECTED
 
 
-def _count(queryset, outer: str) -> Coalesce:
-    counted = (
-        queryset.filter(**{outer: OuterRef("pk")})
-        .order_by()
-        .values(outer)
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
     if not row.linked:
         return ("not connected yet", None)
@@ -157,14 +145,15 @@ def district_rows() -> list[DistrictRow]:
     sync as subqueries, and the connection rows.
     """
     from rostering.models import District, School, Section, SyncRun, UserRole
+    from rostering.selectors import count_per_district
 
     live_roles = UserRole.objects.filter(archived_at__isnull=True, user__archived_at__isnull=True)
     runs = SyncRun.objects.filter(district=OuterRef("pk"), dry_run=False).order_by("-created_at")
     districts = District.objects.annotate(
-        n_schools=_count(School.objects.filter(archived_at__isnull=True), "district"),
-        n_sections=_count(Section.objects.filter(archived_at__isnull=True), "district"),
-        n_students=_count(live_roles.filter(role="student"), "user__district"),
-        n_teachers=_count(live_roles.filter(role="teacher"), "user__district"),
+        n_schools=count_per_district(School.objects.filter(archived_at__isnull=True)),
+        n_sections=count_per_district(Section.objects.filter(archived_at__isnull=True)),
+        n_students=count_per_district(live_roles.filter(role="student"), "user__district"),
+        n_teachers=count_per_district(live_roles.filter(role="teacher"), "user__district"),
         last_status=Subquery(runs.values("status")[:1]),
         last_created=Subquery(runs.values("created_at")[:1]),
         last_finished=Subquery(runs.values("finished_at")[:1]),

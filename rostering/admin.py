@@ -57,15 +57,15 @@ class DistrictAdmin(admin.ModelAdmin):
 
     @admin.display(description="Schools", ordering="live_schools")
     def live_schools(self, obj: District) -> int:
-        return obj.live_schools or 0
+        return obj.live_schools
 
     @admin.display(description="Sections", ordering="live_sections")
     def live_sections(self, obj: District) -> int:
-        return obj.live_sections or 0
+        return obj.live_sections
 
     @admin.display(description="Users", ordering="live_users")
     def live_users(self, obj: District) -> int:
-        return obj.live_users or 0
+        return obj.live_users
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[District]) -> None:

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from rostering.models import (
@@ -26,15 +27,21 @@ from rostering.models import (
 CHUNK = 2000
 
 
-def _live_count(model: type, district_field: str = "district") -> Subquery:
-    qs = (
-        model.objects.filter(**{district_field: OuterRef("pk")}, archived_at__isnull=True)
+def count_per_district(queryset: QuerySet, district_field: str = "district") -> Coalesce:
+    """An annotation for a District queryset: how many rows of ``queryset`` belong to each
+    district (``district_field`` leads from a row to its district), 0 when none."""
+    counted = (
+        queryset.filter(**{district_field: OuterRef("pk")})
         .order_by()
         .values(district_field)
         .annotate(n=Count("pk"))
-        .values("n")
+        .values("n")[:1]
     )
-    return Subquery(qs)
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _live(model: type) -> QuerySet:
+    return model.objects.filter(archived_at__isnull=True)
 
 
 def district_overview() -> QuerySet[District]:
@@ -44,9 +51,9 @@ def district_overview() -> QuerySet[District]:
         last_run_id=Subquery(last.values("pk")[:1]),
         last_run_status=Subquery(last.values("status")[:1]),
         last_run_at=Subquery(last.values("created_at")[:1]),
-        live_schools=_live_count(School),
-        live_sections=_live_count(Section),
-        live_users=_live_count(User),
+        live_schools=count_per_district(_live(School)),
+        live_sections=count_per_district(_live(Section)),
+        live_users=count_per_district(_live(User)),
     )
 
 
