@@ -61,7 +61,8 @@ class DistrictConnection(models.Model):
 
     ``state`` is what ops decided; the linked ``rostering.District`` says whether Clever's token
     list currently holds the district (connected) or not (disconnected). ``effective_state``
-    combines both with the launch date.
+    combines both with the launch date: a connected district is launched from that date on
+    (``launched`` is never stored; rows from before this rule may still hold it).
     """
 
     class State(models.TextChoices):

@@ -241,11 +241,11 @@ def connection_schedule_launch(
         state = _current_state(connection)
         # A passed date launched the district, unless it never connected (still only invited).
         passed = connection.launch_date_passed(today=today) and state != State.INVITED
-        if passed or connection.state == State.LAUNCHED:
-            when = connection.launch_date or timezone.localdate(connection.launched_at)
+        if passed:
             raise GoLiveError(
-                f"{connection} launched on {when:%Y-%m-%d}: a launch date that has passed can no "
-                "longer be changed (Clever support can help if the launch must be undone)."
+                f"{connection} launched on {connection.launch_date:%Y-%m-%d}: a launch date that "
+                "has passed can no longer be changed (Clever support can help if the launch must "
+                "be undone)."
             )
         if state not in (State.CONNECTED, State.INVITED):
             raise GoLiveError(
@@ -272,7 +272,8 @@ def connection_launch_now(*, clever_district_id: str, by: User | None) -> Distri
                 f"Only a connected district can launch; {connection} is "
                 f"{DistrictConnection.State(state).label.lower()}."
             )
-        connection.state = State.LAUNCHED
+        # Launched is the connected state from the launch date on (effective_state).
+        connection.state = State.CONNECTED
         connection.launch_date = today
         connection.launched_at = timezone.now()
         connection.launched_by = by
