@@ -131,7 +131,7 @@ def normalise_user_type(value: str) -> str:
 _metadata_lock = threading.Lock()
 _metadata_cache: dict[str, tuple[float, Any]] = {}
 _pools_lock = threading.Lock()
-_pools: dict[tuple[str, ...], urllib3.PoolManager] = {}
+_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
 # urllib3 retries nothing itself. A code exchange is never retried (a code must not be posted
 # twice); a read (GET) is sent again once when the connection was dropped under it (a keep-alive
 # connection Clever's side closed as we sent on it), never after a timeout or an answer.
@@ -143,8 +143,9 @@ _MAX_BODY_BYTES = 1_000_000
 def _pool_for(url: str) -> urllib3.PoolManager:
     """The keep-alive pool for ``url``'s host: direct, or through the environment's proxy."""
     parts = urlsplit(url)
-    # Proxy settings are read once per host (the environment is not re-read on every call).
-    key = (parts.scheme, parts.hostname or "", os.environ.get("REQUESTS_CA_BUNDLE", ""))
+    # The environment (proxy, CA bundle) is read once per host, not on every call:
+    # clear_caches() makes the next call read it again.
+    key = (parts.scheme, parts.hostname or "")
     pool = _pools.get(key)
     if pool is not None:
         return pool
