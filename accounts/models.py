@@ -3,13 +3,60 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+# Accounts Clever users get (by the sync or at their first login) are named by their Clever ID.
+USERNAME_PREFIX = "clever-"
+
+
+def clever_username(clever_id: str) -> str:
+    """The username of the account made for a Clever user."""
+    return USERNAME_PREFIX + clever_id
+
+
+class Mirrored(models.Model):
+    """What every row the sync mirrors carries (records and associations, accounts included):
+    archived (never deleted) when Clever stops sharing it, and the run that last saw it.
+
+    Here, in the bottom app, because both ``User`` and ``rostering``'s models use it and imports
+    run rostering -> accounts.
+    """
+
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # The sync run that last saw the row. No database constraint: a sync writes this on up to
+    # millions of rows, and a per-row foreign-key check at commit would cost a third of a first
+    # sync. Deleting a run still clears it (Django applies SET_NULL).
+    last_seen_run = models.ForeignKey(
+        "rostering.SyncRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class SyncedFields(Mirrored):
+    """A mirrored record (not an association): its synced fields' digest as well."""
+
+    # So a re-sync writes only rows whose data changed.
+    sync_digest = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        abstract = True
+
 
 def display_name(first: str, last: str, preferred: str = "") -> str:
     """How pages name a person: the preferred first name when there is one, then the last."""
     return " ".join(part for part in (preferred or first, last) if part)
 
 
-class User(AbstractUser):
+class User(SyncedFields, AbstractUser):
     """Anyone who can log in. Clever users are keyed by ``clever_id``; ops staff have none.
 
     A Clever user is one row whatever their roles (student, teacher, staff, district_admin,
@@ -38,16 +85,10 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
-    archived_at = models.DateTimeField(null=True, blank=True)
     # For accounts created in our app before the district used Clever: the student's or
     # teacher's SIS id, so their first Clever login can link this account (CLEVER_ACCOUNT_MATCHING).
     # db_default: the sync's bulk SQL inserts users without naming this column.
     sis_id = models.TextField(blank=True, default="", db_default="")
-    last_seen_run = models.ForeignKey(
-        "rostering.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Digest of the synced fields, so a re-sync writes only rows whose data changed.
-    sync_digest = models.CharField(max_length=32, blank=True)
 
     class Meta:
         indexes = [

@@ -7,6 +7,5 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("logout/", views.logout_view, name="logout"),
 ]

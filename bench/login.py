@@ -47,7 +47,8 @@ CLIENT_ID, CLIENT_SECRET = "bench-client-id", "bench-client-secret"
 SYNC_DISTRICTS = """
 import sys, django
 django.setup()
-from rostering.services import district_ensure_connected, district_sync
+from rostering.connections import district_ensure_connected
+from rostering.services import district_sync
 for clever_id in sys.argv[1:]:
     district = district_ensure_connected(clever_id=clever_id)
     run = district_sync(district=district)

@@ -94,10 +94,10 @@ def sync_once(base_url: str) -> int:
     from django.conf import settings
 
     settings.CLEVER_OAUTH_BASE_URL = settings.CLEVER_API_BASE_URL = base_url
-    from rostering import services
+    from rostering import connections, services
     from rostering.models import District
 
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     district = District.objects.get()
     started = time.perf_counter()
     run = services.district_sync(district=district)
@@ -132,7 +132,8 @@ def loop_once(base_url: str, fraction: float) -> int:
 
     settings.CLEVER_OAUTH_BASE_URL = settings.CLEVER_API_BASE_URL = base_url
     from accounts.models import User
-    from rostering import clever_api, services
+    from clever import data_api, endpoints, records
+    from rostering import connections
     from rostering.models import (
         ContactRelationship,
         Course,
@@ -146,9 +147,9 @@ def loop_once(base_url: str, fraction: float) -> int:
         UserSchool,
     )
 
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     district = District.objects.get()
-    client = clever_api.CleverClient(district.token)
+    client = data_api.DataApiClient(district.token)
 
     def each(path: str, limit: int | None = None) -> Any:
         n = 0
@@ -163,38 +164,38 @@ def loop_once(base_url: str, fraction: float) -> int:
         return model.objects.filter(clever_id=cid).first() if cid else None
 
     totals = {}
-    for path in (clever_api.USERS_PATH, clever_api.SECTIONS_PATH):
+    for path in (endpoints.USERS, endpoints.SECTIONS):
         # How many records there are (for the extrapolation), read from the look-alike.
         totals[path] = sum(len(page.items) for page in client.pages(path))
     timings: dict[str, tuple[float, int, int]] = {}
 
     started = time.perf_counter()
     n = 0
-    for raw in each(clever_api.SCHOOLS_PATH):
-        r = clever_api.parse_school(raw)
+    for raw in each(endpoints.SCHOOLS):
+        r = records.parse_school(raw)
         School.objects.update_or_create(
             clever_id=r.id, defaults={"district": district, "name": r.name, "sis_id": r.sis_id}
         )
         n += 1
-    for raw in each(clever_api.TERMS_PATH):
-        r = clever_api.parse_term(raw)
+    for raw in each(endpoints.TERMS):
+        r = records.parse_term(raw)
         Term.objects.update_or_create(
             clever_id=r.id,
             defaults={"district": district, "name": r.name, "start_date": r.start_date},
         )
         n += 1
-    for raw in each(clever_api.COURSES_PATH):
-        r = clever_api.parse_course(raw)
+    for raw in each(endpoints.COURSES):
+        r = records.parse_course(raw)
         Course.objects.update_or_create(
             clever_id=r.id, defaults={"district": district, "name": r.name, "number": r.number}
         )
         n += 1
     timings["small"] = (time.perf_counter() - started, n, n)
 
-    subset = max(1, int(totals[clever_api.USERS_PATH] * fraction))
+    subset = max(1, int(totals[endpoints.USERS] * fraction))
     started = time.perf_counter()
-    for raw in each(clever_api.USERS_PATH, subset):
-        u = clever_api.parse_user(raw)
+    for raw in each(endpoints.USERS, subset):
+        u = records.parse_user(raw)
         user, _ = User.objects.update_or_create(
             clever_id=u.id,
             defaults={
@@ -222,12 +223,12 @@ def loop_once(base_url: str, fraction: float) -> int:
                     ContactRelationship.objects.update_or_create(
                         contact=user, student=student, defaults={"type": rel.type}
                     )
-    timings["users"] = (time.perf_counter() - started, subset, totals[clever_api.USERS_PATH])
+    timings["users"] = (time.perf_counter() - started, subset, totals[endpoints.USERS])
 
-    subset = max(1, int(totals[clever_api.SECTIONS_PATH] * fraction))
+    subset = max(1, int(totals[endpoints.SECTIONS] * fraction))
     started = time.perf_counter()
-    for raw in each(clever_api.SECTIONS_PATH, subset):
-        s = clever_api.parse_section(raw)
+    for raw in each(endpoints.SECTIONS, subset):
+        s = records.parse_section(raw)
         section, _ = Section.objects.update_or_create(
             clever_id=s.id,
             defaults={
@@ -248,7 +249,7 @@ def loop_once(base_url: str, fraction: float) -> int:
             student = by_cid(User, cid)
             if student is not None:
                 SectionStudent.objects.update_or_create(section=section, user=student)
-    timings["sections"] = (time.perf_counter() - started, subset, totals[clever_api.SECTIONS_PATH])
+    timings["sections"] = (time.perf_counter() - started, subset, totals[endpoints.SECTIONS])
     client.close()
 
     estimate = sum(seconds * total / done for seconds, done, total in timings.values())

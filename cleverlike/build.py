@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from clever.grades import normalize_grade
 from rostering.csvformat import Roster, SectionRow, StaffRow, StudentRow, TeacherRow
-from rostering.grades import normalize_grade
 
 RECORD_TYPES = ("districts", "schools", "users", "sections", "terms", "courses")
 USER_ROLES = ("student", "teacher", "staff", "district_admin", "contact")

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rostering",
     "sso",
     "golive",
+    "home",
 ]
 
 # The Clever look-alike: for development, demos and tests only, never in production.
@@ -97,6 +98,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Where logging out lands (accounts logs people out; the home app owns the site root).
+LOGOUT_REDIRECT_URL = "home:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sso/", include("sso.urls")),
     path("golive/", include("golive.urls")),
+    path("", include("home.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -5,3 +5,10 @@ class GoliveConfig(AppConfig):
     """Readiness to serve districts: checklist, connections, launch, certification report."""
 
     name = "golive"
+
+    def ready(self) -> None:
+        from golive.selectors import sso_block_reason
+        from sso.gates import login_gate_register
+
+        # Launch gates SSO (never Secure Sync): SSO asks its gates; golive adds this one.
+        login_gate_register(sso_block_reason)

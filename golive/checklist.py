@@ -16,6 +16,12 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.text import slugify
 
+from clever import data_api, errors
+from clever.usertypes import ADMIN_TYPES
+from rostering.models import District, SyncRun
+from sso.models import LoginRecord
+from sso.services import supported_user_types
+
 PASS = "pass"
 FAIL = "fail"
 NOT_APPLICABLE = "n/a"
@@ -51,7 +57,6 @@ def shorten(identifier: str) -> str:
 
 def check_credentials() -> Outcome:
     """Production credentials configured, not the development ones, accepted by Clever."""
-    from rostering import clever_api
 
     key, title = "credentials", "Production credentials"
     client_id = settings.CLEVER_CLIENT_ID
@@ -105,8 +110,8 @@ def check_credentials() -> Outcome:
             settings_fix,
         )
     try:
-        tokens = clever_api.list_district_tokens(client_id=client_id, client_secret=secret)
-    except clever_api.CleverUnauthorized:
+        tokens = data_api.list_district_tokens(client_id=client_id, client_secret=secret)
+    except errors.CleverUnauthorized:
         evidence.append(f"GET {settings.CLEVER_OAUTH_BASE_URL}/oauth/tokens: 401 (rejected)")
         return Outcome(
             key,
@@ -117,7 +122,7 @@ def check_credentials() -> Outcome:
             "Copy the client id and secret again from the production app's Settings page (a "
             "secret that was reset in the dashboard stops working at once), then re-check.",
         )
-    except clever_api.CleverTransientError as exc:
+    except errors.CleverTransientError as exc:
         evidence.append(f"GET {settings.CLEVER_OAUTH_BASE_URL}/oauth/tokens: {exc}")
         return Outcome(
             key,
@@ -128,7 +133,7 @@ def check_credentials() -> Outcome:
             "Clever did not answer; check the server's outbound network and "
             "CLEVER_OAUTH_BASE_URL, then re-check.",
         )
-    except clever_api.CleverError as exc:
+    except errors.CleverError as exc:
         evidence.append(f"GET {settings.CLEVER_OAUTH_BASE_URL}/oauth/tokens: {exc}")
         return Outcome(
             key,
@@ -156,7 +161,6 @@ def check_credentials() -> Outcome:
 
 
 def _district_markers() -> set[str]:
-    from rostering.models import District
 
     markers: set[str] = set()
     for clever_id, name in District.objects.values_list("clever_id", "name"):
@@ -259,7 +263,6 @@ def check_redirect_uris() -> Outcome:
 
 def check_user_types() -> Outcome:
     """Supported user types are set, known to Clever, mirrored by the sync and routed by SSO."""
-    from sso.services import supported_user_types
 
     key, title = "user_types", "Supported user types"
     types = supported_user_types()
@@ -318,7 +321,6 @@ def check_user_types() -> Outcome:
 
 def sso_routable_types() -> tuple[str, ...]:
     """The Clever user types SSO admits and routes to a home page (contacts have none)."""
-    from accounts.selectors import ADMIN_TYPES
 
     return ("student", "teacher", *sorted(ADMIN_TYPES & set(CLEVER_USER_TYPES)))
 
@@ -328,8 +330,6 @@ def sso_routable_types() -> tuple[str, ...]:
 
 def check_test_logins() -> Outcome:
     """A successful login with the production configuration for each supported user type."""
-    from sso.models import LoginRecord
-    from sso.services import supported_user_types
 
     key, title = "test_logins", "Test logins with the production configuration"
     if settings.CLEVER_ROSTERING_ONLY:
@@ -388,8 +388,6 @@ def check_test_logins() -> Outcome:
 
 def check_test_sync() -> Outcome:
     """For rostering-only setups: a sync of a production-app district succeeded."""
-    from rostering import clever_api
-    from rostering.models import SyncRun
 
     key, title = "test_sync", "Test sync with the production credentials"
     if not settings.CLEVER_ROSTERING_ONLY:
@@ -414,10 +412,10 @@ def check_test_sync() -> Outcome:
             fix,
         )
     try:
-        tokens = clever_api.list_district_tokens(
+        tokens = data_api.list_district_tokens(
             client_id=settings.CLEVER_CLIENT_ID, client_secret=settings.CLEVER_CLIENT_SECRET
         )
-    except clever_api.CleverError as exc:
+    except errors.CleverError as exc:
         return Outcome(
             key,
             title,

@@ -7,6 +7,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 
+from rostering.models import District
+
 
 class ChecklistRun(models.Model):
     """One evaluation of the whole go-live checklist."""
@@ -107,8 +109,6 @@ class DistrictConnection(models.Model):
 
     def effective_state(self, *, today: dt.date, district_status: str | None = None) -> str:
         """The state ops see: the decision, corrected by Clever's token list and the date."""
-        from rostering.models import District
-
         if district_status is None and self.district_id is not None:
             district_status = self.district.status
         if district_status == District.Status.DISCONNECTED:

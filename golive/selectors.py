@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts.models import User
 from golive.models import ChecklistRun, DistrictConnection, LaunchTester
-
-if TYPE_CHECKING:
-    from accounts.models import User
-    from rostering.models import District
+from rostering.models import District, School, Section, SyncRun, UserRole
+from rostering.selectors import count_per_district
 
 State = DistrictConnection.State
 # A district whose last successful sync is older than this is shown as stale.
@@ -144,8 +142,6 @@ def district_rows() -> list[DistrictRow]:
     Two queries whatever the number of districts: the districts with their counts and last
     sync as subqueries, and the connection rows.
     """
-    from rostering.models import District, School, Section, SyncRun, UserRole
-    from rostering.selectors import count_per_district
 
     live_roles = UserRole.objects.filter(archived_at__isnull=True, user__archived_at__isnull=True)
     runs = SyncRun.objects.filter(district=OuterRef("pk"), dry_run=False).order_by("-created_at")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from golive import checklist
 from golive.models import ChecklistRun, CheckResult, DistrictConnection, LaunchTester
+from rostering.models import District
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -73,7 +74,6 @@ def _clean_clever_id(value: str, what: str = "district") -> str:
 
 
 def _rostering_district(clever_district_id: str):
-    from rostering.models import District
 
     return District.objects.filter(clever_id=clever_district_id).first()
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from golive import forms, selectors, services
-from golive.report import certification_report, report_markdown
+from golive.report import report_facts, report_markdown
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -156,12 +156,12 @@ def district_tester_add(request: HttpRequest, clever_id: str) -> HttpResponse:
 @require_GET
 @staff_required
 def report(request: HttpRequest) -> HttpResponse:
-    return render(request, "golive/report.html", {"sections": certification_report()})
+    return render(request, "golive/report.html", {"f": report_facts()})
 
 
 @require_GET
 @staff_required
 def report_md(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
-        report_markdown(certification_report()), content_type="text/markdown; charset=utf-8"
+        report_markdown(report_facts()), content_type="text/markdown; charset=utf-8"
     )

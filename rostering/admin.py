@@ -10,9 +10,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from rostering import selectors, services
+from rostering import connections, selectors, services
 from rostering.models import District, SyncError, SyncRun
 from rostering.sync.specs import ALL_NAMES
+from rostering.tasks import sync_district
 
 
 @admin.register(District)
@@ -69,8 +70,6 @@ class DistrictAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[District]) -> None:
-        from rostering.tasks import sync_district
-
         for district in queryset:
             sync_district.delay_on_commit(district.pk, SyncRun.Trigger.MANUAL)
         self.message_user(
@@ -80,7 +79,7 @@ class DistrictAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[District]) -> None:
         for district in queryset:
-            check = services.district_test_connection(district=district)
+            check = connections.district_test_connection(district=district)
             level = messages.SUCCESS if check.ok else messages.ERROR
             self.message_user(request, f"{district}: {check.message}", level)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from accounts.models import Mirrored, SyncedFields
 from rostering import crypto
 
 
@@ -60,6 +61,14 @@ class SyncRun(models.Model):
         SKIPPED = "skipped", "Skipped"
         DISCARDED = "discarded", "Discarded"
 
+    class Failure(models.TextChoices):
+        """How a failed run failed: whether trying again later may help."""
+
+        TRANSIENT = "transient", "Clever unavailable (worth retrying)"
+        PERMANENT = "permanent", "Refused or malformed (retrying will not help)"
+        UNAUTHORIZED = "unauthorized", "Token refused (district disconnected)"
+        INTERNAL = "internal", "Internal error"
+
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="sync_runs")
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -77,6 +86,7 @@ class SyncRun(models.Model):
     # Where a failed run stopped, e.g. "GET /v3.0/sections page 3"; and why.
     stopped_at = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    failure = models.CharField(max_length=16, choices=Failure.choices, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +99,11 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"{self.district} {self.trigger} {self.status} #{self.pk}"
 
+    @property
+    def retryable(self) -> bool:
+        """Whether the run failed in a way a later attempt may not (Clever was unavailable)."""
+        return self.status == self.Status.FAILED and self.failure == self.Failure.TRANSIENT
+
 
 class SyncError(models.Model):
     """One record a run could not take, and why."""
@@ -100,40 +115,16 @@ class SyncError(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-def _last_seen_run() -> models.ForeignKey:
-    """The sync run that last saw a row.
-
-    No database constraint: a sync writes this on up to millions of rows, and a per-row
-    foreign-key check at commit would cost a third of a first sync. Deleting a run still clears
-    it (Django applies SET_NULL).
-    """
-    return models.ForeignKey(
-        SyncRun,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
-
-
-class Synced(models.Model):
-    """Fields every record mirrored from Clever carries."""
+class Synced(SyncedFields):
+    """A roster record mirrored from Clever: keyed by Clever ID, within one district."""
 
     clever_id = models.CharField(max_length=64, unique=True)
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
-    archived_at = models.DateTimeField(null=True, blank=True)
-    last_seen_run = _last_seen_run()
-    sync_digest = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
-
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
 
 
 class School(Synced):
@@ -181,18 +172,16 @@ class Section(Synced):
     section_number = models.TextField(blank=True)
     period = models.TextField(blank=True)
     subject = models.TextField(blank=True)
-    grade = models.CharField(max_length=32, blank=True)  # normalised: rostering.grades
+    grade = models.CharField(max_length=32, blank=True)  # normalised: clever.grades
     grade_raw = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return self.name or self.clever_id
 
 
-class Membership(models.Model):
-    """Fields every synced association carries (archived, never deleted)."""
+class Membership(Mirrored):
+    """A synced association (archived, never deleted)."""
 
-    archived_at = models.DateTimeField(null=True, blank=True)
-    last_seen_run = _last_seen_run()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

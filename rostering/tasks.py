@@ -6,22 +6,28 @@ import logging
 
 from celery import shared_task
 
-from rostering import clever_api, services
+from clever import errors
+from rostering import connections, services
 from rostering.models import District, SyncRun
 
 logger = logging.getLogger(__name__)
 
-# Transient failures (Clever down, rate limited) are retried this many times, backing off.
+# Transient failures (Clever down, rate limited) are retried this many times, backing off
+# exponentially from SYNC_RETRY_SECONDS, with jitter.
 SYNC_MAX_RETRIES = 3
 SYNC_RETRY_SECONDS = 600
+
+
+class SyncRetry(Exception):
+    """A run failed in a way a later attempt may not: Celery retries the task on it."""
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sync_all_districts() -> int:
     """Refresh connections from the token list; enqueue one sync per connected district."""
     try:
-        services.district_connections_refresh()
-    except clever_api.CleverError as exc:
+        connections.district_connections_refresh()
+    except errors.CleverError as exc:
         # The districts we already hold can still sync; the token list is read again next time.
         logger.warning("Could not refresh district connections: %s", exc)
     ids = list(
@@ -34,18 +40,26 @@ def sync_all_districts() -> int:
     return len(ids)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=SYNC_MAX_RETRIES)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(SyncRetry,),
+    max_retries=SYNC_MAX_RETRIES,
+    retry_backoff=SYNC_RETRY_SECONDS,
+    retry_backoff_max=SYNC_RETRY_SECONDS * 2**SYNC_MAX_RETRIES,
+    retry_jitter=True,
+)
 def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str:
     """Run one district's sync (idempotent: a re-delivered message syncs again or is skipped)."""
     district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()
     if district is None:
         return "not connected"
     run = services.district_sync(district=district, trigger=trigger)
-    if run.status == SyncRun.Status.FAILED and getattr(run, "retryable", False):
-        if self.request.called_directly or self.app.conf.task_always_eager:
-            return run.status
-        countdown = SYNC_RETRY_SECONDS * (2**self.request.retries)
-        raise self.retry(countdown=countdown)
+    # In-process (no broker) a retry would run the whole sync again at once; the next
+    # schedule tries again instead.
+    if run.retryable and not (self.request.called_directly or self.request.is_eager):
+        raise SyncRetry(f"run #{run.pk} of district {district_id}: {run.error}")
     return run.status
 
 

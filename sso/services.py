@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.selectors import user_by_clever_id
 from accounts.services import AccountLinkRefused, user_from_clever
-from golive.selectors import sso_block_reason
-from rostering import clever_api
-from rostering.services import district_ensure_connected
-from sso import clever_oauth, login_sql
+from clever import errors, identity, records, usertypes
+from rostering.connections import district_ensure_connected
+from rostering.roles import user_roles_refresh
+from sso import login_sql
+from sso.gates import login_block_reason
 from sso.models import RedeemedCode
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
     from sso.flows import Flow
 
 logger = logging.getLogger(__name__)
-
-# Employee login types we can admit as a teacher when their own type is not enabled but they
-# also teach (Clever: "treat admins as teachers if you have no admin role").
-EMPLOYEE_TYPES = frozenset({"staff", "district_admin", "school_admin"})
 
 
 class LoginFailure(Exception):
@@ -76,28 +73,35 @@ def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
 def supported_user_types() -> list[str]:
     """CLEVER_SUPPORTED_USER_TYPES, spelled as Clever's v3 login types ("district admin" is
     district_admin), in the order set, without blanks or repeats."""
-    types = (clever_oauth.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES)
+    types = (usertypes.normalise_user_type(t) for t in settings.CLEVER_SUPPORTED_USER_TYPES)
     return list(dict.fromkeys(t for t in types if t))
 
 
-def admitted_type(*, login_type: str, clever_user: clever_oauth.CleverUser) -> str:
-    """The type to log this person in as, or raise LoginFailure("unsupported_type")."""
+def admitted_type(*, login_type: str, clever_user: records.UserRecord) -> str:
+    """The type to log this person in as, or raise LoginFailure("unsupported_type").
+
+    An admin who also teaches is admitted as a teacher when admin types are off (Clever: "treat
+    admins as teachers if you have no admin role")."""
     supported = set(supported_user_types()) - {"contact"}
     if login_type in supported:
         return login_type
-    if login_type in EMPLOYEE_TYPES and "teacher" in supported and clever_user.role("teacher"):
+    if (
+        login_type in usertypes.ADMIN_TYPES
+        and "teacher" in supported
+        and clever_user.role("teacher")
+    ):
         return "teacher"
     raise LoginFailure("unsupported_type", user_type=login_type or "unknown")
 
 
-def _identify(*, tokens: clever_oauth.TokenResponse, flow: Flow) -> tuple[str, str, str, str]:
+def _identify(*, tokens: records.TokenResponse, flow: Flow) -> tuple[str, str, str, str]:
     """(user id, district id, login type, canonical path) from the id_token or from /me."""
     if settings.CLEVER_OIDC_ENABLED:
         if not tokens.id_token:
-            raise clever_oauth.IdTokenInvalid("no id_token: is OIDC enabled for this Clever app?")
-        claims = clever_oauth.validate_id_token(id_token=tokens.id_token, nonce=flow.nonce)
+            raise errors.IdTokenInvalid("no id_token: is OIDC enabled for this Clever app?")
+        claims = identity.validate_id_token(id_token=tokens.id_token, nonce=flow.nonce)
         return claims.sub, claims.district_id, claims.login_type, ""
-    me = clever_oauth.fetch_me(access_token=tokens.access_token)
+    me = identity.fetch_me(access_token=tokens.access_token)
     return me.user_id, me.district_id, me.login_type, me.canonical_path
 
 
@@ -106,45 +110,46 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
     if not code_mark_redeemed(code=code):
         raise LoginFailure("code_replayed")
     try:
-        tokens = clever_oauth.exchange_code(code=code, redirect_uri=redirect_uri)
+        tokens = identity.exchange_code(code=code, redirect_uri=redirect_uri)
         user_id, district_id, login_type, canonical = _identify(tokens=tokens, flow=flow)
-        clever_user = clever_oauth.fetch_user(
+        clever_user = identity.fetch_user(
             access_token=tokens.access_token, user_id=user_id, canonical_path=canonical
         )
-    except clever_oauth.CleverUnavailable as exc:
+    except errors.CleverTransientError as exc:
         raise LoginFailure("clever_unavailable", str(exc)) from None
-    except clever_oauth.CleverInvalidGrant as exc:
+    except errors.CleverInvalidGrant as exc:
         raise LoginFailure("code_rejected", str(exc)) from None
-    except clever_oauth.IdTokenInvalid as exc:
+    except errors.IdTokenInvalid as exc:
         raise LoginFailure("id_token_invalid", str(exc)) from None
-    except clever_oauth.CleverRejected as exc:
+    except errors.CleverPermanentError as exc:
         raise LoginFailure("clever_rejected", str(exc)) from None
     if clever_user.id != user_id:
         raise LoginFailure("clever_rejected", "the user record is not the one who logged in")
-    if district_id and clever_user.district_id and district_id != clever_user.district_id:
+    if district_id and clever_user.district and district_id != clever_user.district:
         raise LoginFailure("clever_rejected", "the login's district is not the user's district")
-    district_id = district_id or clever_user.district_id
+    district_id = district_id or clever_user.district
 
     as_type = admitted_type(login_type=login_type, clever_user=clever_user)
     try:
         district = district_ensure_connected(clever_id=district_id) if district_id else None
-    except clever_api.CleverTransientError as exc:
+    except errors.CleverTransientError as exc:
         # The token list lives at Clever; if it cannot be read we cannot say "not connected".
         raise LoginFailure("clever_unavailable", f"token list: {type(exc).__name__}") from None
-    except clever_api.CleverError as exc:
+    except errors.CleverError as exc:
         raise LoginFailure("clever_rejected", f"token list: {type(exc).__name__}") from None
     if district is None:
         raise LoginFailure("district_not_connected", f"district {district_id}")
     existing = user_by_clever_id(clever_id=clever_user.id)
-    reason = sso_block_reason(district=district, user=existing)
+    reason = login_block_reason(district=district, user=existing)
     if reason:
         raise LoginFailure("not_launched", f"district {district_id}", reason=reason)
     try:
-        user = user_from_clever(clever_user=clever_user, district=district, existing=existing)
+        user = user_from_clever(clever_user=clever_user, district_id=district.pk, existing=existing)
     except AccountLinkRefused as exc:
         raise LoginFailure(
             "account_link_refused", f"user {clever_user.id}", email=exc.email
         ) from None
+    user_roles_refresh(user=user, clever_user=clever_user)
     return LoginOutcome(user=user, login_type=as_type, reported_type=login_type, district=district)
 
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.views import LOGIN_TYPE_SESSION_KEY
-from sso import clever_oauth, flows, services
+from accounts.session_keys import LOGIN_TYPE_SESSION_KEY
+from clever import identity
+from sso import flows, services
 from sso.services import LoginFailure
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _redirect_uri() -> str:
 
 
 def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpResponse:
-    url = clever_oauth.authorization_url(
+    url = identity.authorization_url(
         state=flow.state,
         redirect_uri=_redirect_uri(),
         nonce=flow.nonce if settings.CLEVER_OIDC_ENABLED else "",
@@ -186,7 +187,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         if services.code_was_redeemed(code=code):
             # A refresh or the back button after a login: never post the code again.
             if request.user.is_authenticated:
-                return redirect("accounts:home")
+                return redirect("home:home")
             return _failure_page(request, LoginFailure("code_replayed"))
         kind = "state_expired" if isinstance(exc, flows.StateExpired) else "state_mismatch"
         return _failure_page(request, LoginFailure(kind))
@@ -194,7 +195,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         outcome = services.clever_login_complete(code=code, flow=flow, redirect_uri=_redirect_uri())
     except LoginFailure as failure:
         if failure.kind == "code_replayed" and request.user.is_authenticated:
-            return redirect("accounts:home")  # a double click: the first request logs them in
+            return redirect("home:home")  # a double click: the first request logs them in
         return _failure_page(request, failure)
 
     if request.user.is_authenticated:
@@ -218,4 +219,4 @@ def callback(request: HttpRequest) -> HttpResponse:
         outcome.login_type,
         flow.entry_point,
     )
-    return redirect(flows.safe_next(flow.next_path) or reverse("accounts:home"))
+    return redirect(flows.safe_next(flow.next_path) or reverse("home:home"))

@@ -13,6 +13,10 @@ from pytest_django.fixtures import Settings
 if TYPE_CHECKING:
     from cleverlike.world import World
 
+# The scripted loopback stand-in for Clever (``server``, ``serve_scripted``, ``tls_server``), for
+# narrow client cases in any test folder.
+pytest_plugins = ["tests.clever.scripted"]
+
 
 def _postgres_configured() -> bool:
     return django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

@@ -7,7 +7,7 @@ import itertools
 import factory
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, clever_username
 from rostering.models import (
     District,
     School,
@@ -74,7 +74,7 @@ class CleverUserFactory(UserFactory):
 
     source = User.Source.CLEVER
     clever_id = factory.LazyFunction(clever_id)
-    username = factory.LazyAttribute(lambda o: f"clever-{o.clever_id}")
+    username = factory.LazyAttribute(lambda o: clever_username(o.clever_id))
     district = factory.SubFactory(DistrictFactory)
 
     @factory.post_generation

@@ -5,6 +5,11 @@ Each event is applied in its own transaction together with the district's event 
 next attempt starts right after the last one. ``*.created`` and ``*.updated`` upsert the record
 from the event's object (a ``created`` for a known Clever ID restores the same row) and replace
 its associations; ``*.deleted`` archives it and its associations.
+
+Each event merges one record through the ORM store (``rostering.sync.orm``), on PostgreSQL too:
+its rules are the declarations the full sync applies (``rostering.sync.specs``), and one record
+per transaction is what the ORM does well; the set-based store's temporary tables cost more
+than they save at that size.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
-from rostering import clever_api
-from rostering.models import District, SectionStudent, SectionTeacher, SyncRun
+from clever import data_api, errors, records
+from rostering.models import District, SyncRun
+from rostering.runs import ErrorLog
+from rostering.sources import record_parsers
 from rostering.sync import specs
 from rostering.sync.orm import OrmStore
 
@@ -37,24 +43,19 @@ def _archive_record(district: District, spec: specs.EntitySpec, clever_id: str) 
     now = timezone.now()
     done: dict[str, int] = {}
     qs = spec.model.objects.filter(district=district, clever_id=clever_id, archived_at__isnull=True)
-    if spec is specs.USERS:
-        qs = qs.filter(source=User.Source.CLEVER)
-    extra = {"updated_at": now} if hasattr(spec.model, "updated_at") else {}
-    done[spec.name] = qs.update(archived_at=now, **extra)
+    if spec.managed:
+        qs = qs.filter(**dict([spec.managed]))
+    done[spec.name] = qs.update(**specs.archive_values(spec, now))
+    # Every association with this record at either end goes with it (a user's roles and
+    # schools, and their places in sections).
     for link in specs.LINKS:
-        if link.scope.entity == spec.name:
-            parent = link.scope.column[:-3]
-            done[link.name] = link.model.objects.filter(
-                **{f"{parent}__clever_id": clever_id, f"{parent}__district": district},
-                archived_at__isnull=True,
-            ).update(archived_at=now)
-    if spec is specs.USERS:
-        # The user's places in sections go with them.
-        for model, name in ((SectionStudent, "enrollments"), (SectionTeacher, "section_teachers")):
-            n = model.objects.filter(user__clever_id=clever_id, archived_at__isnull=True).update(
-                archived_at=now
-            )
-            done[name] = done.get(name, 0) + n
+        for key in link.keys:
+            if isinstance(key, str) or key.entity != spec.name:
+                continue
+            n = link.model.objects.filter(
+                **{f"{key.field}__clever_id": clever_id}, archived_at__isnull=True
+            ).update(**specs.archive_values(link, now))
+            done[link.name] = done.get(link.name, 0) + n
     return done
 
 
@@ -62,9 +63,9 @@ def apply_event(
     *,
     district: District,
     run: SyncRun,
-    event: clever_api.EventRecord,
+    event: records.EventRecord,
     counts: dict[str, dict[str, int]],
-    errors: list[tuple[str, str, str]],
+    log: ErrorLog,
 ) -> None:
     """Apply one event to ``district`` (the caller holds the transaction and the lock)."""
     if event.record_type == "districts":
@@ -79,18 +80,18 @@ def apply_event(
     where = f"event {event.id} ({event.type})"
     clever_id = event.object.get("id")
     if not isinstance(clever_id, str) or not clever_id:
-        raise clever_api.CleverMalformedError(f"{where}: the object has no id", where=where)
+        raise errors.CleverMalformedError(f"{where}: the object has no id", where=where)
     if event.action == "deleted":
         for name, n in _archive_record(district, spec, clever_id).items():
             _bump(counts, name, "archived", n)
         return
     try:
-        _, rows = specs.parse_and_rows(
-            spec, event.object, where, tuple(settings.CLEVER_SYNC_USER_ROLES)
-        )
-    except clever_api.CleverMalformedError as exc:
-        errors.append((spec.record_type, clever_id, f"{exc} (event not applied)"))
+        parse = record_parsers(tuple(settings.CLEVER_SYNC_USER_ROLES))[spec.name]
+        record = parse(event.object, where)
+    except errors.CleverMalformedError as exc:
+        log.append((spec.record_type, clever_id, f"{exc} (event not applied)"))
         return
+    rows = spec.to_rows(record)
     if not rows:  # a user with none of the roles we mirror
         for name, n in _archive_record(district, spec, clever_id).items():
             _bump(counts, name, "archived", n)
@@ -100,12 +101,11 @@ def apply_event(
     store.parents = {spec.name: {clever_id}}
     for name, items in specs.iter_rows(rows):
         store.stage(name, items)
-    for key, n in store.merge_entity(spec, errors).items():
+    for key, n in store.merge_entity(spec, log).items():
         _bump(counts, spec.name, key, n)
-    for link in specs.LINKS:
-        if link.scope.entity == spec.name:
-            for key, n in store.merge_link(link, errors).items():
-                _bump(counts, link.name, key, n)
+    for link in specs.links_of(spec):
+        for key, n in store.merge_link(link, log).items():
+            _bump(counts, link.name, key, n)
     for name, n in store.archive({}).items():
         _bump(counts, name, "archived", n)
 
@@ -114,8 +114,8 @@ def apply_events(
     *,
     district: District,
     run: SyncRun,
-    client: clever_api.CleverClient,
-    errors: list[tuple[str, str, str]],
+    client: data_api.DataApiClient,
+    log: ErrorLog,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     """Read events after the district's cursor and apply them one by one; the counts."""
@@ -123,9 +123,9 @@ def apply_events(
     applied = 0
     for page in client.events(starting_after=district.last_event_id):
         for raw in page.items:
-            event = clever_api.parse_event(raw, page.where)
+            event = records.parse_event(raw, page.where)
             with transaction.atomic():
-                apply_event(district=district, run=run, event=event, counts=counts, errors=errors)
+                apply_event(district=district, run=run, event=event, counts=counts, log=log)
                 district.last_event_id = event.id
                 district.save(update_fields=["last_event_id", "updated_at"])
             applied += 1

@@ -1,7 +1,8 @@
 """The portable sync path (SQLite and any other database): the ORM in batches.
 
-Same contract as ``rostering.sync.pg.PostgresStore``, so the engine does not care which it
-drives. Staged rows are held in memory, which is fine for the development and demo districts this
+A ``rostering.sync.store.SyncStore``, like ``rostering.sync.pg.PostgresStore``: the rules it
+applies are ``rostering.sync.specs``'; only the mechanics (bulk_create / bulk_update) are here.
+Staged rows are held in memory, which is fine for the development and demo districts this
 path serves; large districts run on PostgreSQL.
 """
 
@@ -11,10 +12,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from django.db import models
 from django.utils import timezone
 
-from rostering.sync.specs import ENTITIES, ENTITY_BY_NAME, LINKS, USERS, EntitySpec, LinkSpec
+from rostering.sync.specs import (
+    ENTITIES,
+    ENTITY_BY_NAME,
+    LINKS,
+    EntitySpec,
+    LinkSpec,
+    archive_values,
+)
 
 BATCH = 500
 
@@ -33,6 +40,16 @@ def _value(spec: EntitySpec | LinkSpec, column: str, value: Any) -> Any:
     if field.get_internal_type() in {"PositiveSmallIntegerField", "IntegerField"}:
         return int(value)
     return value
+
+
+def archive_rows(spec: EntitySpec | LinkSpec, ids: Sequence[int], now: Any) -> int:
+    """Archive the live rows of ``spec``'s type with these primary keys; how many."""
+    done = 0
+    for chunk in _chunks(ids):
+        done += spec.model.objects.filter(pk__in=chunk, archived_at__isnull=True).update(
+            **archive_values(spec, now)
+        )
+    return done
 
 
 class OrmStore:
@@ -69,7 +86,7 @@ class OrmStore:
         self.resolved.clear()
 
     def _scope_filter(self, spec: LinkSpec) -> dict[str, Any]:
-        parent = spec.scope.column[:-3]
+        parent = spec.scope.field
         if self.parents is not None:
             return {f"{parent}__clever_id__in": sorted(self.parents.get(spec.scope.entity, ()))}
         return {f"{parent}__district_id": self.district_id}
@@ -108,7 +125,7 @@ class OrmStore:
             wanted &= shared
         for chunk in _chunks(sorted(wanted)):
             qs = spec.model.objects.filter(clever_id__in=chunk)
-            if entity != "users":
+            if spec.resolve_within_district:
                 qs = qs.filter(district_id=self.district_id)
             if self.parents is not None:
                 qs = qs.filter(archived_at__isnull=True)
@@ -131,20 +148,14 @@ class OrmStore:
             )
         counts = {"created": 0, "updated": 0, "restored": 0, "unchanged": 0}
         to_create, to_update = [], []
+        prefixed = spec.insert_prefixed.items()
         for clever_id, row in rows.items():
             values = {c: _value(spec, c, v) for c, v in zip(spec.columns, row[2:], strict=False)}
             for i, ref in enumerate(spec.refs):
                 ref_cid = row[2 + n_data + i]
                 values[ref.column] = refs[ref.column].get(ref_cid) if ref_cid else None
                 if ref_cid and values[ref.column] is None:
-                    errors.append(
-                        (
-                            spec.record_type,
-                            clever_id,
-                            f"{spec.record_type} {clever_id} refers to unknown or unshared "
-                            f"{ref.entity[:-1]} {ref_cid}; kept without it",
-                        )
-                    )
+                    errors.append(spec.unknown_ref(clever_id, ref, ref_cid))
             obj = existing.get(clever_id)
             if obj is None:
                 obj = model(
@@ -153,15 +164,14 @@ class OrmStore:
                     sync_digest=row[1],
                     last_seen_run_id=self.run_id,
                     **values,
+                    **spec.insert_defaults,
+                    **{column: prefix + clever_id for column, prefix in prefixed},
+                    **dict.fromkeys(spec.insert_now, now),
                 )
-                if spec is USERS:
-                    obj.username = clever_id
-                    obj.password = "!"
-                    obj.source = "clever"
                 to_create.append(obj)
                 counts["created"] += 1
                 continue
-            if obj.district_id != self.district_id or (spec is USERS and obj.source != "clever"):
+            if obj.district_id != self.district_id or not spec.is_managed(obj):
                 counts["unchanged"] += 1
                 continue
             changed = obj.sync_digest != row[1] or any(
@@ -174,13 +184,13 @@ class OrmStore:
             for column, value in values.items():
                 setattr(obj, column, value)
             obj.sync_digest, obj.archived_at, obj.last_seen_run_id = row[1], None, self.run_id
-            if hasattr(obj, "updated_at"):
+            if spec.touches_updated_at:
                 obj.updated_at = now
             to_update.append(obj)
         model.objects.bulk_create(to_create, batch_size=BATCH)
-        fields = [*spec.columns, *(r.column for r in spec.refs)]
+        fields = [*spec.columns, *(r.column for r in spec.refs)]  # what a changed row writes
         fields += ["sync_digest", "archived_at", "last_seen_run_id"]
-        if hasattr(model, "updated_at"):
+        if spec.touches_updated_at:
             fields.append("updated_at")
         model.objects.bulk_update(to_update, fields, batch_size=BATCH)
         known = self.ids.setdefault(spec.name, {})
@@ -215,18 +225,11 @@ class OrmStore:
                     continue
                 pk = maps[k.column].get(row[i])
                 if pk is None:
-                    unknown.append(f"{k.entity[:-1]} {row[i]}")
+                    unknown.append((k, row[i]))
                 key.append(pk)
             if unknown:
                 cids = [row[i] for i, k in enumerate(spec.keys) if not isinstance(k, str)]
-                errors.append(
-                    (
-                        spec.scope.entity[:-1],
-                        row[0],
-                        f"{spec.record_type} {' / '.join(cids)} skipped: unknown or unshared "
-                        f"{', '.join(unknown)}",
-                    )
-                )
+                errors.append(spec.unknown_ends(cids, unknown))
                 continue
             values = {
                 c: _value(spec, c, v) for c, v in zip(spec.columns, row[n_keys:], strict=False)
@@ -236,7 +239,7 @@ class OrmStore:
             wanted[tuple(key)] = values
         self.resolved[spec.name] = set(wanted)
         key_cols = spec.key_columns
-        data_cols = [*spec.columns, *(r.column for r in spec.refs)]
+        data_cols = spec.data_columns
         existing = {
             tuple(getattr(obj, c) for c in key_cols): obj
             for obj in spec.model.objects.filter(**self._scope_filter(spec))
@@ -277,30 +280,28 @@ class OrmStore:
         for spec in ENTITIES if self.parents is None else ():
             staged = {row[0] for row in self.rows[spec.name]} | keep.get(spec.name, set())
             qs = spec.model.objects.filter(district_id=self.district_id, archived_at__isnull=True)
-            if spec is USERS:
-                qs = qs.filter(source="clever")
+            if spec.managed:
+                qs = qs.filter(**dict([spec.managed]))
             ids = [pk for pk, cid in qs.values_list("id", "clever_id") if cid not in staged]
-            self._archive_ids(spec.model, ids, now)
+            self._archive_ids(spec, ids, now)
             self._archived[spec.name] = ids
         for spec in LINKS:
             wanted = self.resolved.get(spec.name, set())
             spared = keep.get(spec.scope.entity, set())
-            parent = spec.scope.column[:-3]
+            parent = spec.scope.field
             qs = spec.model.objects.filter(archived_at__isnull=True, **self._scope_filter(spec))
             ids = [
                 values[0]
                 for values in qs.values_list("id", f"{parent}__clever_id", *spec.key_columns)
                 if tuple(values[2:]) not in wanted and values[1] not in spared
             ]
-            self._archive_ids(spec.model, ids, now)
+            self._archive_ids(spec, ids, now)
             self._archived[spec.name] = ids
         return {name: len(ids) for name, ids in self._archived.items()}
 
     @staticmethod
-    def _archive_ids(model: type[models.Model], ids: list[int], now: Any) -> None:
-        extra = {"updated_at": now} if hasattr(model, "updated_at") else {}
-        for chunk in _chunks(ids):
-            model.objects.filter(pk__in=chunk).update(archived_at=now, **extra)
+    def _archive_ids(spec: EntitySpec | LinkSpec, ids: list[int], now: Any) -> None:
+        archive_rows(spec, ids, now)
 
     def archived_ids(self) -> dict[str, list[int]]:
         """The ids the last ``archive`` call archived, per type."""

@@ -12,8 +12,10 @@ Python. Then, per type:
 - archive rows of this district that were not staged (associations: within this district's
   sections or users), returning their ids so the guard can hold them for review.
 
-Unchanged rows are never written, so a no-change re-sync writes almost nothing. Everything runs
-on the connection that holds the district's advisory lock; the merges run inside the caller's
+What counts as changed, what is archived, which timestamps move and what a new row starts with
+are ``rostering.sync.specs``' declarations (the ORM store reads the same ones); only the SQL is
+here. Unchanged rows are never written, so a no-change re-sync writes almost nothing. Everything
+runs on the connection that holds the district's advisory lock; the merges run inside the caller's
 transaction (savepoints decide whether archives and dry runs stick).
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from django.db import connection
 
-from rostering.sync.specs import ENTITIES, LINKS, USERS, EntitySpec, LinkSpec
+from rostering.sync.specs import ENTITIES, LINKS, EntitySpec, LinkSpec
 
 _ENTITY_TABLE = {s.name: s.table for s in ENTITIES}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -150,7 +152,7 @@ class PostgresStore:
             carried += [f"s.{r.column}" for r in spec.refs]
             differs = ["t.sync_digest IS DISTINCT FROM s.digest", "t.archived_at IS NOT NULL"]
             differs += [f"t.{r.column} IS DISTINCT FROM s.{r.column}" for r in spec.refs]
-            only_synced = " AND t.source = 'clever'" if spec is USERS else ""
+            only_synced, managed = _managed(spec)
             # One hash join finds what changed; the UPDATE then joins on the primary key only.
             cursor.execute(
                 f"""
@@ -170,7 +172,7 @@ class PostgresStore:
                     count(*) FILTER (WHERE NOT was_archived)
                 FROM done
                 """,
-                [d, run],
+                [d, *managed, run],
             )
             restored, updated = cursor.fetchone()
             insert_cols = ["clever_id", "district_id", "sync_digest", "last_seen_run_id"]
@@ -179,7 +181,7 @@ class PostgresStore:
             select_cols += [f"s.{_qn(c)}{casts.get(c, '')}" for c in data_cols]
             insert_cols += [r.column for r in spec.refs]
             select_cols += [f"s.{r.column}" for r in spec.refs]
-            extra_cols, extra_vals = _insert_extras(spec)
+            extra_cols, extra_vals, extra_params = _insert_extras(spec)
             cursor.execute(
                 f"""
                 INSERT INTO {spec.table} ({", ".join(_qn(c) for c in insert_cols + extra_cols)})
@@ -187,7 +189,7 @@ class PostgresStore:
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.clever_id = s.clever_id)
                 ON CONFLICT (clever_id) DO NOTHING
                 """,
-                [d, run],
+                [d, run, *extra_params],
             )
             created = cursor.rowcount
             if created:
@@ -204,7 +206,7 @@ class PostgresStore:
     def _shared_ids(self, cursor: Any, spec: EntitySpec) -> None:
         """(clever_id, id) of the rows Clever shares in this run: what references may use."""
         ids = _ids(spec.name)
-        scoped = "" if spec is USERS else f" AND t.district_id = {int(self.district_id)}"
+        scoped = f" AND t.district_id = {int(self.district_id)}" * spec.resolve_within_district
         cursor.execute(f"DROP TABLE IF EXISTS {ids}")
         cursor.execute(
             f"CREATE TEMP TABLE {ids} AS "
@@ -239,14 +241,7 @@ class PostgresStore:
                 f"{joins[spec.refs.index(ref)]} WHERE {condition} LIMIT 1000"
             )
             for clever_id, ref_cid in cursor.fetchall():
-                errors.append(
-                    (
-                        spec.record_type,
-                        clever_id,
-                        f"{spec.record_type} {clever_id} refers to unknown or unshared "
-                        f"{ref.entity[:-1]} {ref_cid}; kept without it",
-                    )
-                )
+                errors.append(spec.unknown_ref(clever_id, ref, ref_cid))
         cursor.execute(f"ANALYZE {resolved}")
         return resolved
 
@@ -286,7 +281,7 @@ class PostgresStore:
             key_cols = spec.key_columns
             match = " AND ".join(f"t.{_qn(c)} = s.{_qn(c)}" for c in key_cols)
             casts = _casts(spec)
-            data = [*spec.columns, *(r.column for r in spec.refs)]
+            data = spec.data_columns
             set_cols = [f"{_qn(c)} = c.{_qn(c)}{casts.get(c, '')}" for c in data]
             carried = "".join(f", s.{_qn(c)}" for c in data)
             differs = ["t.archived_at IS NOT NULL"]
@@ -310,7 +305,7 @@ class PostgresStore:
                 [run],
             )
             restored, updated = cursor.fetchone()
-            insert_cols = [*key_cols, *data]
+            insert_cols = [*key_cols, *data]  # new associations carry created_at only
             select_cols = [f"s.{_qn(c)}{casts.get(c, '')}" for c in insert_cols]
             cursor.execute(
                 f"""
@@ -350,21 +345,9 @@ class PostgresStore:
             f"WHERE {condition} LIMIT 1000"
         )
         for row in cursor.fetchall():
-            cids, absent = row[: len(keys)], row[len(keys) :]
-            owner = cids[0]
-            unknown = [
-                f"{k.entity[:-1]} {cid}"
-                for k, cid, gone in zip(keys, cids, absent, strict=True)
-                if gone
-            ]
-            errors.append(
-                (
-                    keys[0].entity[:-1],
-                    owner,
-                    f"{spec.record_type} {' / '.join(cids)} skipped: unknown or unshared "
-                    f"{', '.join(unknown)}",
-                )
-            )
+            cids, absent = list(row[: len(keys)]), row[len(keys) :]
+            unknown = [(k, cid) for k, cid, gone in zip(keys, cids, absent, strict=True) if gone]
+            errors.append(spec.unknown_ends(cids, unknown))
 
     # --- archiving --------------------------------------------------------------------------
 
@@ -374,7 +357,7 @@ class PostgresStore:
         counts: dict[str, int] = {}
         with connection.cursor() as cursor:
             for spec in ENTITIES:
-                only_synced = " AND t.source = 'clever'" if spec is USERS else ""
+                only_synced, managed = _managed(spec)
                 cursor.execute(
                     f"""
                     WITH gone AS (
@@ -388,7 +371,7 @@ class PostgresStore:
                     ), noted AS (INSERT INTO sync_archived SELECT %s, id FROM gone RETURNING 1)
                     SELECT count(*) FROM noted
                     """,
-                    [d, sorted(keep.get(spec.name, ())), spec.name],
+                    [d, *managed, sorted(keep.get(spec.name, ())), spec.name],
                 )
                 counts[spec.name] = cursor.fetchone()[0]
             for spec in LINKS:
@@ -440,34 +423,30 @@ def _casts(spec: EntitySpec | LinkSpec) -> dict[str, str]:
 
 
 def _touch(spec: EntitySpec) -> str:
-    has_updated_at = any(f.name == "updated_at" for f in spec.model._meta.get_fields())
-    return ", updated_at = now()" if has_updated_at else ""
+    return ", updated_at = now()" if spec.touches_updated_at else ""
 
 
-def _insert_extras(spec: EntitySpec) -> tuple[list[str], list[str]]:
-    """Columns a new row needs beyond the synced ones (users: an account that cannot log in
-    with a password; SSO logs them in)."""
-    if spec is USERS:
-        return (
-            [
-                "username",
-                "password",
-                "is_superuser",
-                "is_staff",
-                "is_active",
-                "date_joined",
-                "source",
-                "preferred_name",
-            ],
-            [
-                "s.clever_id",
-                "'!'",
-                "false",
-                "false",
-                "true",
-                "now()",
-                "'clever'",
-                "''",
-            ],
-        )
-    return ["created_at", "updated_at"], ["now()", "now()"]
+def _managed(spec: EntitySpec) -> tuple[str, list[Any]]:
+    """The condition (and its parameter) limiting writes to rows the sync manages."""
+    if spec.managed is None:
+        return "", []
+    column, value = spec.managed
+    return f" AND t.{_qn(column)} = %s", [value]
+
+
+def _insert_extras(spec: EntitySpec) -> tuple[list[str], list[str], list[Any]]:
+    """Columns a new row needs beyond the synced ones, their SQL and parameters (the spec's
+    insert_defaults, insert_prefixed and insert_now)."""
+    columns, values, params = [], [], []
+    for column, value in spec.insert_defaults.items():
+        columns.append(column)
+        values.append("%s")
+        params.append(value)
+    for column, prefix in spec.insert_prefixed.items():
+        columns.append(column)
+        values.append("%s || s.clever_id")
+        params.append(prefix)
+    for column in spec.insert_now:
+        columns.append(column)
+        values.append("now()")
+    return columns, values, params

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rostering.grades import CLEVER_GRADES, normalize_grade
+from clever.grades import CLEVER_GRADES, normalize_grade
 
 
 @pytest.mark.parametrize(

@@ -88,3 +88,10 @@ def test_the_development_app_sandbox_is_never_gated(settings):
     settings.CLEVER_APP_ENVIRONMENT = "development"
     district = make_district()
     assert sso_block_reason(district=district, user=make_user(district, "student")) is None
+
+
+def test_golive_registers_its_launch_gate_with_sso():
+    from sso import gates
+
+    # Django readied golive, which added its gate: SSO asks it without importing golive.
+    assert sso_block_reason in gates._gates

@@ -13,8 +13,9 @@ from django.utils import timezone
 from accounts.models import User
 from golive import services
 from golive.selectors import district_rows, sso_block_reason
+from rostering.connections import district_connections_refresh
 from rostering.models import District, School, Section, SyncRun
-from rostering.services import district_connections_refresh, district_sync
+from rostering.services import district_sync
 from sso.models import LoginRecord
 
 pytestmark = pytest.mark.django_db

@@ -169,9 +169,9 @@ def test_synced_roles_and_rostering_only_change_the_answers(settings):
     settings.CLEVER_SYNC_USER_ROLES = ["student", "teacher"]
     settings.CLEVER_ROSTERING_ONLY = True
     markdown = _report()
+    # Rostering only: the answers never mention logins (see test_report_settings.py).
     assert _answer(markdown, "Which Clever user types will have accounts") == (
-        "The sync mirrors students and teachers (CLEVER_SYNC_USER_ROLES). No user logs in with "
-        "Clever (rostering only)."
+        "The sync mirrors students and teachers (CLEVER_SYNC_USER_ROLES)."
     )
     assert "How do users log in?" not in markdown
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sso import clever_oauth
+from clever import identity
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Demo:
 @pytest.fixture
 def demo(clever) -> Demo:
     """The first connected district in the look-alike, its users grouped by role."""
-    clever_oauth.clear_caches()
+    identity.clear_caches()
     district = next(d for d in clever.world.districts.values() if d.connected)
     users: dict[str, list[dict]] = {}
     for user in clever.world.users(district.id):

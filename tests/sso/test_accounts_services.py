@@ -1,4 +1,5 @@
-"""Finding, linking and provisioning accounts for Clever users (accounts.services)."""
+"""Finding, linking and provisioning accounts for Clever users (accounts.services), and the roles
+refreshed after them (rostering.roles)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from accounts.models import User
 from accounts.selectors import user_by_clever_id
 from accounts.services import AccountLinkRefused
 from accounts.services import user_from_clever as _user_from_clever
+from clever.records import RoleRecord as CleverRole
+from clever.records import UserRecord as CleverUser
 from rostering.models import UserRole
-from sso.clever_oauth import CleverRole, CleverUser
+from rostering.roles import user_roles_refresh
 from tests.factories import CleverUserFactory, DistrictFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def _clever_user(**overrides) -> CleverUser:
     fields = {
         "id": "5f0000000000000000000001",
-        "district_id": "d1",
+        "district": "d1",
         "email": "ana.ruiz@springfield.k12.us",
         "first_name": "Ana",
         "middle_name": "",
@@ -30,9 +33,11 @@ def _clever_user(**overrides) -> CleverUser:
 
 
 def user_from_clever(*, clever_user: CleverUser, district):
-    """As SSO calls it: with the account already found by Clever ID, if any."""
+    """As SSO calls it: with the account already found by Clever ID, if any; then their roles."""
     existing = user_by_clever_id(clever_id=clever_user.id)
-    return _user_from_clever(clever_user=clever_user, district=district, existing=existing)
+    user = _user_from_clever(clever_user=clever_user, district_id=district.pk, existing=existing)
+    user_roles_refresh(user=user, clever_user=clever_user)
+    return user
 
 
 @pytest.fixture

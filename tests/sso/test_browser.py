@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sso import clever_oauth
+from clever import identity
 from tests.browser import chromium, needs_chromium
 
 SCREENSHOT = Path("/tmp/sso-teacher-home.png")
@@ -34,7 +34,7 @@ def portal(live_server, settings):
     settings.CLEVER_REDIRECT_URI = f"{live_server.url}/sso/clever/callback/"
     settings.CLEVER_REDIRECT_URIS = [settings.CLEVER_REDIRECT_URI]
     world.reset()
-    clever_oauth.clear_caches()
+    identity.clear_caches()
     yield world
     world.reset()
 
@@ -57,7 +57,8 @@ def _expected_home(world, district_id: str, teacher_id: str) -> dict[str, dict[s
 
 
 def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch):
-    from rostering.services import district_ensure_connected, district_sync
+    from rostering.connections import district_ensure_connected
+    from rostering.services import district_sync
     from sso.models import LoginRecord
 
     district = portal.district_named("Certification ISD")

@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from clever import errors, identity
 from rostering.models import UserRole
-from sso import clever_oauth
 from sso.models import LoginRecord, RedeemedCode
 from tests.factories import UserFactory
 from tests.sso.helpers import (
@@ -315,11 +315,9 @@ def test_unconnected_district_gets_a_friendly_page(client, clever, demo):
 
 
 def test_not_launched_district_shows_the_reason(client, clever, demo, monkeypatch):
-    from sso import services
+    from sso import gates
 
-    monkeypatch.setattr(
-        services, "sso_block_reason", lambda **kw: "Launch is scheduled for 1 December."
-    )
+    monkeypatch.setattr(gates, "_gates", [lambda **kw: "Launch is scheduled for 1 December."])
     response, _ = button_login(client, demo.one("teacher")["id"])
     assert response.status_code == 403
     page = text(response)
@@ -603,7 +601,7 @@ def test_launch_gating_adds_one_query_to_a_production_callback(
 def oidc(settings, clever):
     settings.CLEVER_OIDC_ENABLED = True
     clever.world.default_app().oidc = True  # Clever's support enabled OIDC for our app
-    clever_oauth.clear_caches()
+    identity.clear_caches()
 
 
 def test_oidc_login_validates_the_id_token_and_keys_on_sub(client, clever, demo, oidc):
@@ -628,8 +626,8 @@ def test_oidc_wrong_nonce_is_refused(client, clever, demo, oidc):
 
 
 def test_oidc_expired_id_token_is_refused(client, clever, demo, oidc, monkeypatch):
-    real_now = clever_oauth._now
-    monkeypatch.setattr(clever_oauth, "_now", lambda: real_now() + 2 * 3600)
+    real_now = identity._now
+    monkeypatch.setattr(identity, "_now", lambda: real_now() + 2 * 3600)
     callback_url = at_clever(start_login(client), demo.one("teacher")["id"])
     response = client.get(path_and_query(callback_url))
     assert response.status_code == 400
@@ -656,18 +654,18 @@ def _id_token_for(clever, app_id: str, user_id: str, nonce: str) -> str:
 
 def test_oidc_id_token_for_another_audience_is_refused(clever, demo, oidc):
     token = _id_token_for(clever, "other-app", demo.one("teacher")["id"], nonce="n1")
-    with pytest.raises(clever_oauth.IdTokenInvalid):
-        clever_oauth.validate_id_token(id_token=token, nonce="n1")
+    with pytest.raises(errors.IdTokenInvalid):
+        identity.validate_id_token(id_token=token, nonce="n1")
 
 
 def test_oidc_tampered_id_token_is_refused(clever, demo, oidc, settings):
     settings.CLEVER_CLIENT_ID = "other-app"
     token = _id_token_for(clever, "other-app", demo.one("teacher")["id"], nonce="n1")
-    assert clever_oauth.validate_id_token(id_token=token, nonce="n1").sub  # genuine: accepted
+    assert identity.validate_id_token(id_token=token, nonce="n1").sub  # genuine: accepted
     header, payload, signature = token.split(".")
     flipped = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
-    with pytest.raises(clever_oauth.IdTokenInvalid):
-        clever_oauth.validate_id_token(id_token=f"{header}.{payload}.{flipped}", nonce="n1")
+    with pytest.raises(errors.IdTokenInvalid):
+        identity.validate_id_token(id_token=f"{header}.{payload}.{flipped}", nonce="n1")
 
 
 def test_unsupported_type_page_names_what_is_supported(client, clever, demo, settings):

@@ -1,4 +1,5 @@
-"""accounts.login_sql reads the same rows the ORM would, on PostgreSQL and SQLite alike."""
+"""accounts.login_sql (and sso.login_sql's inserts) read and write the same rows the ORM would,
+on PostgreSQL and SQLite alike."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from django.utils import timezone
 from accounts import login_sql
 from accounts.backends import AccountBackend
 from accounts.models import User
-from rostering.models import UserRole
-from tests.factories import CleverUserFactory, UserRoleFactory
+from tests.factories import CleverUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +30,10 @@ def test_user_by_clever_id_is_the_orms_row_with_aware_times():
     assert login_sql.user_by_clever_id(clever_id="0" * 24) is None
 
 
-def test_user_by_pk_and_roles_of():
+def test_user_by_pk():
     user = CleverUserFactory()
-    UserRoleFactory(user=user, role="teacher")
-    UserRoleFactory(user=user, role="staff", archived_at=timezone.now())
     assert _fields(login_sql.user_by_pk(pk=user.pk)) == _fields(User.objects.get(pk=user.pk))
     assert login_sql.user_by_pk(pk=user.pk + 1000) is None
-    roles = sorted(login_sql.roles_of(user_id=user.pk), key=lambda r: r.role)
-    orm = sorted(UserRole.objects.filter(user=user), key=lambda r: r.role)
-    assert [_fields(r) for r in roles] == [_fields(r) for r in orm]
-    assert timezone.is_aware(roles[0].archived_at)
 
 
 def test_the_backend_keeps_inactive_users_out():
@@ -85,18 +79,6 @@ def test_raw_inserts_store_times_as_the_orm_does():
         True,
         "portal",
     )
-
-
-def test_display_name_is_the_users_own():
-    user = CleverUserFactory(first_name="Robert", last_name="Smith", preferred_name="Bob")
-    assert user.display_name == "Bob Smith"
-    UserRoleFactory(user=user)
-    from tests.factories import SectionFactory, SectionStudentFactory
-
-    section = SectionFactory()
-    SectionStudentFactory(section=section, user=user)
-    (person,) = login_sql.people_on(section_ids=[section.pk], students=True)
-    assert person.user.display_name == user.display_name
 
 
 def test_every_login_stamps_last_login_in_the_row(client, clever, demo):

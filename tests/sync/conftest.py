@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 
-from rostering import services
+from rostering import connections, services
 from rostering.models import District, SyncRun
+from rostering.sync import store
 
 CERT = "9aa03c1635aa7766e18a6a7d"  # Certification ISD (fixtures/demo/EDGE_CASES.md)
 LAKE = "b44431b0febef4ed7dd7e43b"  # Lakeside Charter Schools
@@ -24,7 +26,7 @@ def fast(settings):
 @pytest.fixture
 def connected(clever, fast, db):
     """Every look-alike district connected through Clever's token list; {clever_id: District}."""
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     return {d.clever_id: d for d in District.objects.all()}
 
 
@@ -51,3 +53,17 @@ def sync(district: District, **kwargs) -> SyncRun:
 def totals(run: SyncRun, key: str) -> int:
     """The sum of one count (created, updated, ...) over every type of a run."""
     return sum(c.get(key, 0) for name, c in run.counts.items() if name != "errors")
+
+
+def _stores() -> list[str]:
+    # Both stores apply the same declared rules; on PostgreSQL every sync test runs with each.
+    engine = django_settings.DATABASES["default"]["ENGINE"]
+    return ["postgres", "orm"] if "postgresql" in engine else ["orm"]
+
+
+@pytest.fixture(autouse=True, params=_stores())
+def sync_store(request, monkeypatch) -> str:
+    """The store the sync uses in this test: PostgreSQL's set-based one, or the ORM's."""
+    if request.param == "orm":
+        monkeypatch.setattr(store, "STORES", {})
+    return request.param

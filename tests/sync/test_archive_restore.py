@@ -121,7 +121,7 @@ def test_a_failure_on_any_page_archives_nothing_and_says_where(
     clever.world.update_record("users", _record(clever, "users")["id"], email="changed@x.example")
 
     def fail_after_some_pages(message: str) -> None:
-        if message.startswith(f"{path} page {pages_before}:"):
+        if message.startswith(f"GET {path} page {pages_before}:"):
             clever.world.faults.add(path, "503", times=settings.CLEVER_HTTP_MAX_RETRIES + 1)
 
     if pages_before == 0:

@@ -26,7 +26,7 @@ def test_clever_sync_connects_and_syncs_every_district_printing_counts(clever, f
     output = _call("clever_sync")
     assert "Connections: 2 new, 0 disconnected." in output
     assert "Syncing Certification ISD (9aa03c1635aa7766e18a6a7d)..." in output
-    assert "/v3.0/users page 1: 7 users so far" in output  # progress
+    assert "GET /v3.0/users page 1: 7 users so far" in output  # progress
     assert output.count(": succeeded") == 2
     line = next(x for x in output.splitlines() if x.strip().startswith("users "))
     assert line.split()[1:] == ["89", "0", "0", "0", "0"]

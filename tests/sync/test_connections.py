@@ -1,25 +1,45 @@
-"""District connections from Clever's token list (narrow HTTP cases with `responses`)."""
+"""District connections from Clever's token list (narrow HTTP cases on scripted servers).
+
+Two scripted loopback servers (tests/clever/scripted.py) stand in for Clever's API host and its
+OAuth host; each test says what they answer and reads back what was sent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-import responses
 
-from rostering import services
+from clever import identity
+from rostering import connections
 from rostering.models import District
+from tests.clever.scripted import Scripted
 
-API = "https://api.example.test"
-OAUTH = "https://oauth.example.test"
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def api(server) -> Scripted:
+    """Clever's API host (district records)."""
+    return server
+
+
+@pytest.fixture
+def oauth(serve_scripted) -> Scripted:
+    """Clever's OAuth host (the token list)."""
+    return serve_scripted().scripted
+
+
 @pytest.fixture(autouse=True)
-def _clever_settings(settings):
-    settings.CLEVER_API_BASE_URL = API
-    settings.CLEVER_OAUTH_BASE_URL = OAUTH
+def _clever_settings(settings, api, oauth) -> Iterator[None]:
+    settings.CLEVER_API_BASE_URL = api.base
+    settings.CLEVER_OAUTH_BASE_URL = oauth.base
     settings.CLEVER_CLIENT_ID = "cid"
     settings.CLEVER_CLIENT_SECRET = "secret"
     settings.CLEVER_HTTP_BACKOFF_BASE = 0.001
+    identity.clear_caches()
+    yield
+    identity.clear_caches()
 
 
 def _tokens(*pairs):
@@ -30,24 +50,23 @@ def _tokens(*pairs):
     return {"data": data, "links": []}
 
 
-def _district(district_id, name):
-    responses.get(
-        f"{API}/v3.0/districts/{district_id}", json={"data": {"id": district_id, "name": name}}
+def _district(api, district_id, name):
+    api.answer(
+        "GET", f"/v3.0/districts/{district_id}", body={"data": {"id": district_id, "name": name}}
     )
 
 
-@responses.activate
-def test_refresh_creates_updates_and_disconnects():
+def test_refresh_creates_updates_and_disconnects(api, oauth):
     stale = District(clever_id="d-old", name="Old", status=District.Status.CONNECTED)
     stale.set_token("old-token")
     stale.save()
     changed = District(clever_id="d2", name="Two", status=District.Status.CONNECTED)
     changed.set_token("tok2-before")
     changed.save()
-    responses.get(f"{OAUTH}/oauth/tokens", json=_tokens(("d1", "tok1"), ("d2", "tok2")))
-    _district("d1", "District One")
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1"), ("d2", "tok2")))
+    _district(api, "d1", "District One")
 
-    result = services.district_connections_refresh()
+    result = connections.district_connections_refresh()
 
     assert result.created == ["d1"]
     assert result.token_changed == ["d2"]
@@ -60,27 +79,25 @@ def test_refresh_creates_updates_and_disconnects():
     old = District.objects.get(clever_id="d-old")
     assert old.status == "disconnected" and old.disconnected_at and old.token == ""
     # The name lookup used the district's own token.
-    name_call = next(c for c in responses.calls if "/v3.0/districts/d1" in c.request.url)
-    assert name_call.request.headers["Authorization"] == "Bearer tok1"
+    name_call = next(c for c in api.received if "/v3.0/districts/d1" in c.url)
+    assert name_call.headers["Authorization"] == "Bearer tok1"
 
 
-@responses.activate
-def test_refresh_twice_changes_nothing_the_second_time():
-    responses.get(f"{OAUTH}/oauth/tokens", json=_tokens(("d1", "tok1")))
-    _district("d1", "District One")
-    services.district_connections_refresh()
-    result = services.district_connections_refresh()
+def test_refresh_twice_changes_nothing_the_second_time(api, oauth):
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1")))
+    _district(api, "d1", "District One")
+    connections.district_connections_refresh()
+    result = connections.district_connections_refresh()
     assert not result.changed and result.unchanged == ["d1"]
     assert District.objects.count() == 1
 
 
-@responses.activate
-def test_refresh_reconnects_a_disconnected_district():
+def test_refresh_reconnects_a_disconnected_district(oauth):
     district = District.objects.create(
         clever_id="d1", name="One", status=District.Status.DISCONNECTED
     )
-    responses.get(f"{OAUTH}/oauth/tokens", json=_tokens(("d1", "tok1")))
-    result = services.district_connections_refresh()
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1")))
+    result = connections.district_connections_refresh()
     district.refresh_from_db()
     assert result.reconnected == ["d1"]
     assert (district.status, district.token, district.disconnected_at) == (
@@ -90,34 +107,31 @@ def test_refresh_reconnects_a_disconnected_district():
     )
 
 
-@responses.activate
-def test_ensure_connected_returns_a_known_connected_district_without_calling_clever():
+def test_ensure_connected_returns_a_known_connected_district_without_calling_clever(api, oauth):
     district = District(clever_id="d1", name="One")
     district.set_token("tok")
     district.save()
-    found = services.district_ensure_connected(clever_id="d1")
+    found = connections.district_ensure_connected(clever_id="d1")
     assert found == district and found.token == "tok"  # the stored token decrypts
     fields = [f.attname for f in District._meta.concrete_fields]
     orm = District.objects.get(pk=district.pk)
     assert {f: getattr(found, f) for f in fields} == {f: getattr(orm, f) for f in fields}
-    assert len(responses.calls) == 0
+    assert api.received == [] and oauth.received == []
 
 
-@responses.activate
-def test_ensure_connected_looks_up_an_unknown_district_once():
-    responses.get(f"{OAUTH}/oauth/tokens", json=_tokens(("d1", "tok1"), ("d9", "tok9")))
-    _district("d1", "District One")
-    district = services.district_ensure_connected(clever_id="d1")
+def test_ensure_connected_looks_up_an_unknown_district_once(api, oauth):
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1"), ("d9", "tok9")))
+    _district(api, "d1", "District One")
+    district = connections.district_ensure_connected(clever_id="d1")
     assert district is not None and district.token == "tok1" and district.name == "District One"
-    token_calls = [c for c in responses.calls if "/oauth/tokens" in c.request.url]
-    assert len(token_calls) == 1 and "district=d1" in token_calls[0].request.url
+    token_calls = [c for c in oauth.received if "/oauth/tokens" in c.url]
+    assert len(token_calls) == 1 and "district=d1" in token_calls[0].url
     # Only the asked-for district is created.
     assert list(District.objects.values_list("clever_id", flat=True)) == ["d1"]
 
 
-@responses.activate
-def test_ensure_connected_is_none_when_clever_does_not_list_the_district():
+def test_ensure_connected_is_none_when_clever_does_not_list_the_district(oauth):
     District.objects.create(clever_id="d1", status=District.Status.DISCONNECTED)
-    responses.get(f"{OAUTH}/oauth/tokens", json=_tokens())
-    assert services.district_ensure_connected(clever_id="d1") is None
+    oauth.answer("GET", "/oauth/tokens", body=_tokens())
+    assert connections.district_ensure_connected(clever_id="d1") is None
     assert District.objects.get(clever_id="d1").status == "disconnected"

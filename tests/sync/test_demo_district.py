@@ -197,9 +197,9 @@ def test_multi_district_isolation(cert, lake, clever):
 
     # Lakeside disconnects: its rows stay as they are, Certification ISD keeps syncing.
     clever.world.disconnect(LAKE)
-    from rostering import services
+    from rostering import connections
 
-    result = services.district_connections_refresh()
+    result = connections.district_connections_refresh()
     assert result.disconnected == [LAKE]
     assert sync(cert).status == "succeeded"
     assert User.objects.filter(district=lake, archived_at__isnull=True).count() == 9

@@ -8,10 +8,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from rostering import services
+from rostering import connections, runs, services
 from rostering.models import District, School, SyncRun
-from rostering.sync import engine
-from rostering.sync.orm import OrmStore
+from rostering.sync import store
 from tests.sync.conftest import CERT, sync, totals
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +61,7 @@ def test_401_marks_the_district_disconnected(cert, clever):
     assert not School.objects.filter(archived_at__isnull=False).exists()
     # A disconnected district is not synced until Clever lists it again.
     assert sync(cert, expect="failed").error.startswith("The district is not connected")
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     cert.refresh_from_db()
     assert cert.status == District.Status.CONNECTED
     assert sync(cert).status == "succeeded"
@@ -70,24 +69,24 @@ def test_401_marks_the_district_disconnected(cert, clever):
 
 def test_a_district_clever_no_longer_lists_is_disconnected_by_refresh(cert, clever):
     clever.world.disconnect(CERT)
-    result = services.district_connections_refresh()
+    result = connections.district_connections_refresh()
     assert result.disconnected == [CERT]
     cert.refresh_from_db()
     assert cert.status == District.Status.DISCONNECTED
-    assert services.district_ensure_connected(clever_id=CERT) is None
+    assert connections.district_ensure_connected(clever_id=CERT) is None
     clever.world.connect(CERT)
-    assert services.district_ensure_connected(clever_id=CERT).status == "connected"
+    assert connections.district_ensure_connected(clever_id=CERT).status == "connected"
 
 
 def test_test_connection_reports_a_valid_token(cert):
-    check = services.district_test_connection(district=cert)
+    check = connections.district_test_connection(district=cert)
     assert check.ok and "Certification ISD" in check.message
 
 
 def test_a_second_run_while_one_holds_the_lock_is_skipped(cert):
     if connection.vendor == "postgresql":
         pytest.skip("an advisory lock is re-entrant within one session: see the threads test")
-    with engine.district_lock(cert.pk) as taken:
+    with runs.district_lock(cert.pk) as taken:
         assert taken
         run = sync(cert, expect=SyncRun.Status.SKIPPED)
     assert "another sync of this district is running" in run.error
@@ -98,7 +97,7 @@ def test_a_second_run_while_one_holds_the_lock_is_skipped(cert):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_never_overlap(clever, fast):
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     district = District.objects.get(clever_id=CERT)
     inside = threading.Event()
     release = threading.Event()
@@ -106,7 +105,7 @@ def test_two_concurrent_runs_never_overlap(clever, fast):
 
     def first() -> None:
         def hold(message: str) -> None:
-            if message.startswith("/v3.0/schools page 1"):
+            if message.startswith("GET /v3.0/schools page 1"):
                 inside.set()
                 release.wait(30)
 
@@ -185,11 +184,7 @@ def test_the_sql_and_orm_paths_agree(cert, clever, settings, monkeypatch):
         spec.model.objects.all().delete()
     clever.world.reshare("users", "07782ff269ed248fe3548e49")
     clever.world.update_record("users", "52827e4f955bd6bc395b3b03", name__first="Nico")
-    monkeypatch.setattr(
-        engine,
-        "store_for_connection",
-        lambda *, district_id, run_id: OrmStore(district_id=district_id, run_id=run_id),
-    )
+    monkeypatch.setattr(store, "STORES", {})
     orm_first = sync(cert)
     clever.world.unshare("users", "07782ff269ed248fe3548e49")
     clever.world.update_record("users", "52827e4f955bd6bc395b3b03", name__first="Nicolas")

@@ -85,10 +85,10 @@ def test_events_fan_out_only_to_synced_districts_and_apply_their_changes(
     clever, fast, no_broker, django_capture_on_commit_callbacks
 ):
     from accounts.models import User
-    from rostering import services
+    from rostering import connections
     from tests.sync.conftest import sync
 
-    services.district_connections_refresh()
+    connections.district_connections_refresh()
     cert = District.objects.get(clever_id=CERT)
     sync(cert)  # Lakeside is connected but has never had a full sync
     molly = "07782ff269ed248fe3548e49"  # Molly Multiclass (fixtures/demo/EDGE_CASES.md)
@@ -100,3 +100,57 @@ def test_events_fan_out_only_to_synced_districts_and_apply_their_changes(
     assert User.objects.get(clever_id=molly).first_name == "Molly-Ann"
     event_runs = SyncRun.objects.filter(trigger=SyncRun.Trigger.EVENT)
     assert [(r.district.clever_id, r.status) for r in event_runs] == [(CERT, "succeeded")]
+
+
+def _as_a_worker_runs_it(task, *args):
+    """Run ``task``'s body as a worker would (not eager, not called directly)."""
+    task.push_request(
+        id="test-task-id",
+        args=list(args),
+        kwargs={},
+        retries=0,
+        is_eager=False,
+        called_directly=False,
+    )
+    try:
+        return task.run(*args)
+    finally:
+        task.pop_request()
+
+
+@pytest.mark.redis
+def test_a_run_clever_failed_transiently_is_retried_by_celery_later(connected, clever):
+    import redis
+    from celery.exceptions import Retry
+
+    cert = connected[CERT]
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    queue = app.conf.task_default_queue
+    broker.delete(queue)
+    clever.world.faults.add("/v3.0/schools", "503", times=50)
+    try:
+        with pytest.raises(Retry):
+            _as_a_worker_runs_it(tasks.sync_district, cert.pk, "scheduled")
+        (raw,) = broker.lrange(queue, 0, -1)
+    finally:
+        broker.delete(queue)
+    run = SyncRun.objects.get(district=cert)
+    assert run.status == "failed" and run.failure == "transient" and run.retryable
+    message = json.loads(raw)
+    assert message["headers"]["task"] == "rostering.tasks.sync_district"
+    assert message["headers"]["retries"] == 1 and message["headers"]["eta"]
+
+
+def test_a_refused_token_is_not_retried(connected, clever):
+    cert = connected[CERT]
+    clever.world.faults.add("/v3.0/schools", "401", times=1)
+    assert _as_a_worker_runs_it(tasks.sync_district, cert.pk, "scheduled") == "failed"
+    run = SyncRun.objects.get(district=cert)
+    assert run.failure == "unauthorized" and not run.retryable
+
+
+def test_in_process_a_transient_failure_waits_for_the_next_schedule(connected, clever, no_broker):
+    cert = connected[CERT]
+    clever.world.faults.add("/v3.0/schools", "503", times=50)
+    assert tasks.sync_district.apply(args=(cert.pk, "scheduled")).get() == "failed"
+    assert SyncRun.objects.filter(district=cert).count() == 1  # not run again at once

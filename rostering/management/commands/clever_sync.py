@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rostering import clever_api, services
+from clever import errors
+from rostering import connections, services
 from rostering.models import District, SyncRun
 from rostering.sync.specs import ALL_NAMES
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         clever_id = options["district"]
         if clever_id:
-            district = services.district_ensure_connected(clever_id=clever_id)
+            district = connections.district_ensure_connected(clever_id=clever_id)
             if district is None:
                 raise CommandError(
                     f"District {clever_id} is not connected: Clever does not list a token for it."
@@ -57,12 +58,12 @@ class Command(BaseCommand):
             districts = [district]
         else:
             try:
-                result = services.district_connections_refresh()
+                result = connections.district_connections_refresh()
                 self.stdout.write(
                     f"Connections: {len(result.created)} new, {len(result.disconnected)} "
                     "disconnected."
                 )
-            except clever_api.CleverError as exc:
+            except errors.CleverError as exc:
                 self.stderr.write(f"Could not refresh connections from Clever: {exc}")
             districts = list(District.objects.filter(status=District.Status.CONNECTED))
             if not districts:

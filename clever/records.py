@@ -1,0 +1,393 @@
+"""Typed records of what Clever sends, shared by SSO and the sync, and the parsers that build them.
+
+Records are plain frozen dataclasses. Parsers read raw JSON field by field, so a malformed
+payload raises ``CleverMalformedError`` naming the record (type and Clever ID) and the field.
+Grades are normalised onto Clever's list (``clever.grades``) with the raw value kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from clever import usertypes
+from clever.errors import CleverMalformedError
+from clever.grades import normalize_grade
+
+# --- Typed records ------------------------------------------------------------------------------
+
+
+# --- Identity (OAuth 2.0, OIDC, /me) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """What the code exchange returns: the user's token (and id_token with OIDC)."""
+
+    access_token: str = field(repr=False)
+    id_token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Me:
+    """What ``GET /v3.0/me`` says about the logged-in user."""
+
+    user_id: str
+    district_id: str
+    login_type: str
+    authorized_by: str
+    # The canonical link to the user record, relative to the API host, when Clever sent one.
+    canonical_path: str
+
+
+@dataclass(frozen=True)
+class IdTokenClaims:
+    """The validated claims of an OIDC id_token we use."""
+
+    sub: str
+    district_id: str
+    login_type: str
+    email: str
+    given_name: str
+    family_name: str
+
+
+# --- Data API ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictToken:
+    district_id: str
+    access_token: str = field(repr=False)
+    created: str = ""
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictRecord:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRecord:
+    id: str
+    name: str
+    sis_id: str
+    school_number: str
+    state_id: str
+    nces_id: str
+    low_grade: str
+    high_grade: str
+
+
+@dataclass(frozen=True, slots=True)
+class TermRecord:
+    id: str
+    name: str
+    start_date: date | None
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRecord:
+    id: str
+    name: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRecord:
+    id: str
+    school: str
+    course: str
+    term: str
+    name: str
+    sis_id: str
+    section_number: str
+    period: str
+    subject: str
+    grade: str  # normalised (clever.grades)
+    grade_raw: str
+    teachers: tuple[str, ...]  # primary first
+    students: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StudentRelationshipRecord:
+    student: str
+    relationship: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    """One role of a user, with the role's fields we use (matching reads sis_id and
+    district_username)."""
+
+    role: str
+    school: str = ""  # primary school ("" when the role has none)
+    schools: tuple[str, ...] = ()
+    sis_id: str = ""
+    number: str = ""  # student_number / teacher_number / staff_id
+    state_id: str = ""
+    district_username: str = ""
+    title: str = ""
+    grade: str = ""
+    grade_raw: str = ""
+    relationships: tuple[StudentRelationshipRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One person with all their roles (a multi-role user is one record)."""
+
+    id: str
+    first_name: str
+    last_name: str
+    middle_name: str
+    email: str
+    roles: tuple[RoleRecord, ...]
+    district: str = ""
+
+    def role(self, name: str) -> RoleRecord | None:
+        return next((r for r in self.roles if r.role == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: str
+    type: str  # e.g. "users.updated"
+    created: str
+    object: Mapping[str, Any]
+    previous_attributes: Mapping[str, Any]
+
+    @property
+    def record_type(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def action(self) -> str:
+        return self.type.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list endpoint: its number (1-based), the call, and its raw items."""
+
+    number: int
+    where: str
+    items: list[Mapping[str, Any]]
+
+
+# --- Parsing: field by field, naming the record on any problem ----------------------------------
+
+
+class _Fields:
+    """Reads one raw record's fields, raising CleverMalformedError naming the record."""
+
+    def __init__(self, raw: Any, record_type: str, where: str = "") -> None:
+        if not isinstance(raw, Mapping):
+            raise CleverMalformedError(
+                f"{record_type} record is a {type(raw).__name__}, not an object",
+                record_type=record_type,
+                where=where,
+            )
+        self.raw = raw
+        self.record_type = record_type
+        self.where = where
+        rid = raw.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise CleverMalformedError(
+                f"{record_type} record has no id (got {rid!r})",
+                record_type=record_type,
+                where=where,
+            )
+        self.id = rid
+
+    def fail(self, problem: str) -> CleverMalformedError:
+        return CleverMalformedError(
+            f"{self.record_type} {self.id}: {problem}",
+            record_type=self.record_type,
+            clever_id=self.id,
+            where=self.where,
+        )
+
+    def text(self, key: str, source: Mapping[str, Any] | None = None, prefix: str = "") -> str:
+        value = (self.raw if source is None else source).get(key)
+        if value.__class__ is str:  # the common case, first: this runs millions of times
+            return value
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(f"field {prefix + key!r} should be a string, got {_kind(value)}")
+        return str(value)
+
+    def obj(self, key: str, source: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        value = (self.raw if source is None else source).get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail(f"field {key!r} should be an object, got {_kind(value)}")
+        return value
+
+    def ids(self, key: str, source: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        value = (self.raw if source is None else source).get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(f"field {key!r} should be a list of ids, got {value!r:.80}")
+        # Order kept (teachers: primary first); duplicates dropped.
+        return tuple(dict.fromkeys(value))
+
+    def day(self, key: str) -> date | None:
+        value = self.text(key)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            raise self.fail(f"field {key!r} is not a date: {value!r:.40}") from None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def parse_district(raw: Any) -> DistrictRecord:
+    """A DistrictRecord from a raw /districts item."""
+    f = _Fields(raw, "district")
+    return DistrictRecord(id=f.id, name=f.text("name"))
+
+
+def parse_school(raw: Any, where: str = "") -> SchoolRecord:
+    """A SchoolRecord from a raw /schools item."""
+    f = _Fields(raw, "school", where)
+    return SchoolRecord(
+        id=f.id,
+        name=f.text("name"),
+        sis_id=f.text("sis_id"),
+        school_number=f.text("school_number"),
+        state_id=f.text("state_id"),
+        nces_id=f.text("nces_id"),
+        low_grade=normalize_grade(f.text("low_grade")),
+        high_grade=normalize_grade(f.text("high_grade")),
+    )
+
+
+def parse_term(raw: Any, where: str = "") -> TermRecord:
+    """A TermRecord from a raw /terms item."""
+    f = _Fields(raw, "term", where)
+    return TermRecord(
+        id=f.id, name=f.text("name"), start_date=f.day("start_date"), end_date=f.day("end_date")
+    )
+
+
+def parse_course(raw: Any, where: str = "") -> CourseRecord:
+    """A CourseRecord from a raw /courses item."""
+    f = _Fields(raw, "course", where)
+    return CourseRecord(id=f.id, name=f.text("name"), number=f.text("number"))
+
+
+def parse_section(raw: Any, where: str = "") -> SectionRecord:
+    """A SectionRecord from a raw /sections item; teachers primary first."""
+    f = _Fields(raw, "section", where)
+    teachers = f.ids("teachers")
+    primary = f.text("teacher")
+    if primary and (not teachers or teachers[0] != primary):
+        teachers = (primary, *(t for t in teachers if t != primary))
+    grade_raw = f.text("grade")
+    return SectionRecord(
+        id=f.id,
+        school=f.text("school"),
+        course=f.text("course"),
+        term=f.text("term_id"),
+        name=f.text("name"),
+        sis_id=f.text("sis_id"),
+        section_number=f.text("section_number"),
+        period=f.text("period"),
+        subject=f.text("subject"),
+        grade=normalize_grade(grade_raw),
+        grade_raw=grade_raw,
+        teachers=teachers,
+        students=f.ids("students"),
+    )
+
+
+_ROLE_NUMBER_FIELD = {"student": "student_number", "teacher": "teacher_number", "staff": "staff_id"}
+ROLE_NAMES = usertypes.ROLES
+
+
+def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -> UserRecord:
+    """A UserRecord from a raw /users item, keeping only ``roles``."""
+    f = _Fields(raw, "user", where)
+    name = f.obj("name")
+    raw_roles = f.obj("roles")
+    parsed: list[RoleRecord] = []
+    for role in ROLE_NAMES:
+        if role not in roles or raw_roles.get(role) is None:
+            continue
+        data = f.obj(role, raw_roles)
+        credentials = f.obj("credentials", data)
+        prefix = f"roles.{role}."
+        grade_raw = f.text("grade", data, prefix)
+        relationships: tuple[StudentRelationshipRecord, ...] = ()
+        if role == "contact":
+            rels = data.get("student_relationships") or []
+            if not isinstance(rels, list):
+                raise f.fail("field 'roles.contact.student_relationships' should be a list")
+            seen: dict[str, StudentRelationshipRecord] = {}
+            for rel in rels:
+                if not isinstance(rel, Mapping) or not isinstance(rel.get("student"), str):
+                    raise f.fail(f"a contact student_relationship has no student: {rel!r:.80}")
+                seen[rel["student"]] = StudentRelationshipRecord(
+                    student=rel["student"],
+                    relationship=f.text("relationship", rel),
+                    type=f.text("type", rel),
+                )
+            relationships = tuple(seen.values())
+        schools = f.ids("schools", data)
+        school = f.text("school", data, prefix)
+        if school and school not in schools:
+            schools = (school, *schools)
+        parsed.append(
+            RoleRecord(
+                role=role,
+                school=school,
+                schools=schools,
+                sis_id=f.text("sis_id", data, prefix),
+                number=f.text(_ROLE_NUMBER_FIELD.get(role, "-"), data),
+                state_id=f.text("state_id", data, prefix),
+                district_username=f.text("district_username", credentials),
+                title=f.text("title", data, prefix),
+                grade=normalize_grade(grade_raw),
+                grade_raw=grade_raw,
+                relationships=relationships,
+            )
+        )
+    return UserRecord(
+        id=f.id,
+        first_name=f.text("first", name, "name."),
+        last_name=f.text("last", name, "name."),
+        middle_name=f.text("middle", name, "name."),
+        email=f.text("email").strip(),
+        roles=tuple(parsed),
+        district=f.text("district"),
+    )
+
+
+def parse_event(raw: Any, where: str = "") -> EventRecord:
+    """An EventRecord; previous_attributes read from the event or from its data object."""
+    f = _Fields(raw, "event", where)
+    etype = f.text("type")
+    if "." not in etype:
+        raise f.fail(f"event type {etype!r} is not '<records>.<action>'")
+    data = f.obj("data")
+    obj = f.obj("object", data)
+    # Clever's docs put previous_attributes on the event; its spec puts them beside the object.
+    previous = f.obj("previous_attributes") or f.obj("previous_attributes", data)
+    return EventRecord(
+        id=f.id, type=etype, created=f.text("created"), object=obj, previous_attributes=previous
+    )

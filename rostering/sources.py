@@ -1,0 +1,102 @@
+"""Roster sources: where a district's records come from, as batches of typed records.
+
+The sync engine asks a source for one record type at a time and never sees HTTP or files: a
+source yields ``Batch``es of ``clever.records`` types, with the records it could name but not
+read (kept as they are, reported by Clever ID). The Clever Data API is the first source; a
+district's CSV files are the second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from clever import data_api, endpoints, errors, records
+
+
+@dataclass
+class Batch:
+    """Records of one type, read from one place (``where``: "GET /v3.0/users page 3")."""
+
+    where: str
+    records: list[Any]
+    # (Clever ID, why) of records named but not readable: kept as they are, never archived.
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RosterSource(Protocol):
+    """One district's roster, read record type by record type."""
+
+    def district(self) -> records.DistrictRecord:
+        """The district's own record."""
+        ...
+
+    def latest_event_id(self) -> str:
+        """The newest change the source can replay later ("" when it has no change feed)."""
+        ...
+
+    def batches(self, name: str) -> Iterator[Batch]:
+        """Every record of type ``name`` ("schools", ..., "sections"), batch by batch."""
+        ...
+
+
+_PATHS = {
+    "schools": endpoints.SCHOOLS,
+    "terms": endpoints.TERMS,
+    "courses": endpoints.COURSES,
+    "users": endpoints.USERS,
+    "sections": endpoints.SECTIONS,
+}
+
+
+def record_parsers(roles: tuple[str, ...]) -> dict[str, Callable[[Any, str], Any]]:
+    """The parser of each record type's raw Clever JSON (users keep only ``roles``)."""
+    return {
+        "schools": records.parse_school,
+        "terms": records.parse_term,
+        "courses": records.parse_course,
+        "users": lambda raw, where: records.parse_user(raw, where, roles),
+        "sections": records.parse_section,
+    }
+
+
+class CleverApiSource:
+    """A district's roster from Clever's Data API, with its district-app token."""
+
+    def __init__(
+        self, client: data_api.DataApiClient, *, district_id: str, roles: tuple[str, ...]
+    ) -> None:
+        self.client = client
+        self.district_id = district_id
+        self.parsers = record_parsers(roles)
+
+    def district(self) -> records.DistrictRecord:
+        """GET /v3.0/districts/{id}."""
+        return self.client.district(self.district_id)
+
+    def latest_event_id(self) -> str:
+        """The newest event id; "" when events are off for the district (403/404)."""
+        try:
+            return self.client.latest_event_id()
+        except errors.CleverUnauthorized:
+            raise
+        except errors.CleverError:
+            # Events are opt-in per district. Not fatal to the full sync: the cursor stays
+            # where it was, and events after it are applied (again, idempotently) next time.
+            return ""
+
+    def batches(self, name: str) -> Iterator[Batch]:
+        """Each page of the type's endpoint, parsed; a record with no id fails the page."""
+        parse = self.parsers[name]
+        for page in self.client.pages(_PATHS[name]):
+            batch = Batch(where=page.where, records=[])
+            for position, raw in enumerate(page.items, start=1):
+                try:
+                    batch.records.append(parse(raw, page.where))
+                except errors.CleverMalformedError as exc:
+                    if not exc.clever_id:
+                        exc.message = f"record {position}: {exc.message}"
+                        raise
+                    batch.rejected.append((exc.clever_id, f"{exc} (record not updated)"))
+            yield batch
