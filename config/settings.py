@@ -14,6 +14,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from clever import usertypes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -187,10 +189,8 @@ CLEVER_ACCOUNT_MATCHING = env.list(
 )
 
 # Secure Sync
-# The user roles the sync mirrors (Clever: student, teacher, staff, district_admin, contact).
-CLEVER_SYNC_USER_ROLES = env.list(
-    "CLEVER_SYNC_USER_ROLES", default=["student", "teacher", "staff", "district_admin", "contact"]
-)
+# The user roles the sync mirrors (all of clever.usertypes.ROLES by default).
+CLEVER_SYNC_USER_ROLES = env.list("CLEVER_SYNC_USER_ROLES", default=list(usertypes.ROLES))
 CLEVER_SYNC_CRON = env.str("CLEVER_SYNC_CRON", default="0 3 * * *")
 CLEVER_SYNC_ARCHIVE_MAX_FRACTION = env.float("CLEVER_SYNC_ARCHIVE_MAX_FRACTION", default=0.10)
 CLEVER_SYNC_ARCHIVE_MAX_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MAX_COUNT", default=5000)

@@ -16,7 +16,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.text import slugify
 
-from clever import data_api, errors
+from clever import data_api, errors, usertypes
 from clever.usertypes import ADMIN_TYPES
 from rostering.models import District, SyncRun
 from sso.models import LoginRecord
@@ -27,7 +27,7 @@ FAIL = "fail"
 NOT_APPLICABLE = "n/a"
 
 # The Clever user types a partner can support for login (Clever's Instant Login settings).
-CLEVER_USER_TYPES = ("student", "teacher", "staff", "district_admin", "contact")
+CLEVER_USER_TYPES = usertypes.ROLES
 CALLBACK_VIEW = "sso:callback"
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Mirrored, SyncedFields
+from clever import usertypes
 from rostering import crypto
 
 
@@ -219,12 +220,11 @@ class SectionStudent(Membership):
         indexes = [models.Index(fields=["user", "archived_at"])]
 
 
-class Role(models.TextChoices):
-    STUDENT = "student", "Student"
-    TEACHER = "teacher", "Teacher"
-    STAFF = "staff", "Staff"
-    DISTRICT_ADMIN = "district_admin", "District admin"
-    CONTACT = "contact", "Contact"
+# The roles a Clever user record carries (clever.usertypes.ROLES): Role.TEACHER == "teacher".
+Role = models.TextChoices(
+    "Role",
+    [(name.upper(), (name, name.replace("_", " ").capitalize())) for name in usertypes.ROLES],
+)
 
 
 class UserRole(Membership):

@@ -91,6 +91,10 @@ class ErrorLog:
         )
 
 
+class RunRefused(Exception):
+    """The work cannot start (e.g. no token is held); the message is the run's error."""
+
+
 @dataclass
 class RunResult:
     """What a run's work did: its status (succeeded or needs_review), counts and held plan."""
@@ -131,6 +135,7 @@ def run_execute(
 ) -> SyncRun:
     """Record one run of ``work`` on ``district`` under its lock; never raises for Clever.
 
+    ``work`` raises ``RunRefused`` when it cannot start, ``clever.errors`` when Clever fails it.
     ``after_failure`` says, when Clever fails the run, what state it left ("Nothing was
     archived."). An unexpected exception is recorded as an internal error and raised again.
     """
@@ -152,16 +157,13 @@ def run_execute(
             )
         run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
-        if district.status != District.Status.CONNECTED or not district.token_ciphertext:
-            return _finish(
-                run,
-                SyncRun.Status.FAILED,
-                failure=SyncRun.Failure.PERMANENT,
-                error="The district is not connected: no district-app token is held.",
-            )
         log = ErrorLog()
         try:
             result = work(run, log)
+        except RunRefused as exc:
+            return _finish(
+                run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
+            )
         except errors.CleverError as exc:
             message = exc.message.rstrip(".")
             if isinstance(exc, errors.CleverUnauthorized):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clever import data_api
 from rostering.models import District, SyncRun
-from rostering.runs import ErrorLog, RunResult, district_lock, run_execute
+from rostering.runs import ErrorLog, RunRefused, RunResult, district_lock, run_execute
 from rostering.sources import CleverApiSource
 from rostering.sync import events, specs
 from rostering.sync.engine import Progress, sync_full
@@ -31,6 +31,13 @@ logger = logging.getLogger(__name__)
 
 def _quiet(message: str) -> None:
     pass
+
+
+def _clever_client(district: District) -> data_api.DataApiClient:
+    """The Data API with the district's token; refuses the run when none is held."""
+    if district.status != District.Status.CONNECTED or not district.token_ciphertext:
+        raise RunRefused("The district is not connected: no district-app token is held.")
+    return data_api.DataApiClient(district.token)
 
 
 def district_sync(
@@ -48,7 +55,7 @@ def district_sync(
     """
 
     def work(run: SyncRun, log: ErrorLog) -> RunResult:
-        with data_api.DataApiClient(district.token) as client:
+        with _clever_client(district) as client:
             source = CleverApiSource(
                 client,
                 district_id=district.clever_id,
@@ -73,7 +80,7 @@ def district_events_apply(*, district: District, progress: Progress | None = Non
     """Apply the district's new Clever events in order (trigger "event"), recorded as a run."""
 
     def work(run: SyncRun, log: ErrorLog) -> RunResult:
-        with data_api.DataApiClient(district.token) as client:
+        with _clever_client(district) as client:
             counts = events.apply_events(
                 district=district, run=run, client=client, log=log, progress=progress or _quiet
             )

@@ -10,7 +10,6 @@ the disconnect policy): it returns a ``RunResult`` and raises ``clever.errors`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -67,7 +66,9 @@ def _read(
     progress: Progress,
 ) -> None:
     total = 0
+    where = spec.name
     for batch in source.batches(spec.name):
+        where = batch.where
         for clever_id, why in batch.rejected:
             # Keep what we hold for it (not archived, not overwritten) and say why.
             errors_log.append((spec.record_type, clever_id, why))
@@ -92,7 +93,7 @@ def _read(
             f"the source returned {spec.record_type} {duplicate} twice",
             record_type=spec.record_type,
             clever_id=duplicate,
-            where=f"{spec.name}",
+            where=where,
         )
 
 
@@ -108,14 +109,13 @@ def _apply(
 ) -> RunResult:
     result = RunResult()
     store.keep = keep
-    sink: Any = errors_log
     try:
         with transaction.atomic():
             for spec in specs.ENTITIES:
-                result.counts[spec.name] = store.merge_entity(spec, sink)
+                result.counts[spec.name] = store.merge_entity(spec, errors_log)
                 progress(f"merged {spec.name}: {_short(result.counts[spec.name])}")
             for link in specs.LINKS:
-                result.counts[link.name] = store.merge_link(link, sink)
+                result.counts[link.name] = store.merge_link(link, errors_log)
                 progress(f"merged {link.name}: {_short(result.counts[link.name])}")
             savepoint = transaction.savepoint()
             archived = store.archive(keep)

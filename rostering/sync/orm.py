@@ -19,6 +19,7 @@ from rostering.sync.specs import (
     ENTITY_BY_NAME,
     LINKS,
     EntitySpec,
+    ErrorSink,
     LinkSpec,
     archive_values,
 )
@@ -132,7 +133,7 @@ class OrmStore:
             known.update(qs.values_list("clever_id", "id"))
         return known
 
-    def merge_entity(self, spec: EntitySpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
+    def merge_entity(self, spec: EntitySpec, errors: ErrorSink) -> dict[str, int]:
         """Update changed rows, restore archived ones, insert new ones; return the counts."""
         now = timezone.now()
         model = spec.model
@@ -205,7 +206,7 @@ class OrmStore:
         )
         return counts
 
-    def merge_link(self, spec: LinkSpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
+    def merge_link(self, spec: LinkSpec, errors: ErrorSink) -> dict[str, int]:
         """Insert, update and restore association rows; unknown ends are skipped and reported."""
         rows = self.rows[spec.name]
         maps: dict[str, dict[str, int]] = {}

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import connection
 
-from rostering.sync.specs import ENTITIES, LINKS, EntitySpec, LinkSpec
+from rostering.sync.specs import ENTITIES, LINKS, EntitySpec, ErrorSink, LinkSpec
 
 _ENTITY_TABLE = {s.name: s.table for s in ENTITIES}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -134,7 +134,7 @@ class PostgresStore:
 
     # --- merging ----------------------------------------------------------------------------
 
-    def merge_entity(self, spec: EntitySpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
+    def merge_entity(self, spec: EntitySpec, errors: ErrorSink) -> dict[str, int]:
         """Update changed rows, restore archived ones, insert new ones; return the counts."""
         d, run = self.district_id, self.run_id
         stage = _stage(spec.name)
@@ -218,9 +218,7 @@ class PostgresStore:
         )
         cursor.execute(f"ANALYZE {ids}")
 
-    def _resolve_entity_refs(
-        self, cursor: Any, spec: EntitySpec, errors: list[tuple[str, str, str]]
-    ) -> str:
+    def _resolve_entity_refs(self, cursor: Any, spec: EntitySpec, errors: ErrorSink) -> str:
         resolved = _resolved(spec.name)
         joins, cols, missing = [], [], []
         for i, ref in enumerate(spec.refs):
@@ -245,7 +243,7 @@ class PostgresStore:
         cursor.execute(f"ANALYZE {resolved}")
         return resolved
 
-    def merge_link(self, spec: LinkSpec, errors: list[tuple[str, str, str]]) -> dict[str, int]:
+    def merge_link(self, spec: LinkSpec, errors: ErrorSink) -> dict[str, int]:
         """Insert, update and restore association rows; unknown ends are skipped and reported."""
         run = self.run_id
         stage, resolved = _stage(spec.name), _resolved(spec.name)
@@ -333,7 +331,7 @@ class PostgresStore:
         spec: LinkSpec,
         left_joins: list[str],
         missing: list[tuple[Any, str]],
-        errors: list[tuple[str, str, str]],
+        errors: ErrorSink,
     ) -> None:
         keys = [k for k, _ in missing]
         condition = " OR ".join(f"{alias}.id IS NULL" for _, alias in missing)

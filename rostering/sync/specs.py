@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import models
 
@@ -47,6 +47,13 @@ from rostering.models import (
 )
 
 Rows = dict[str, list[tuple[Any, ...]]]
+RecordError = tuple[str, str, str]  # (record type, Clever ID, message)
+
+
+class ErrorSink(Protocol):
+    """Where a merge reports the records it could not take (``rostering.runs.ErrorLog``)."""
+
+    def append(self, item: RecordError, /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ class EntitySpec:
         """Whether the sync may update or archive this existing row."""
         return self.managed is None or getattr(obj, self.managed[0]) == self.managed[1]
 
-    def unknown_ref(self, clever_id: str, ref: Ref, ref_cid: str) -> tuple[str, str, str]:
+    def unknown_ref(self, clever_id: str, ref: Ref, ref_cid: str) -> RecordError:
         """The error a record referring to an unknown or unshared record is reported with."""
         return (
             self.record_type,
@@ -154,7 +161,7 @@ class LinkSpec:
     def touches_updated_at(self) -> bool:
         return _has_updated_at(self.model)
 
-    def unknown_ends(self, cids: list[str], unknown: list[tuple[Ref, str]]) -> tuple[str, str, str]:
+    def unknown_ends(self, cids: list[str], unknown: list[tuple[Ref, str]]) -> RecordError:
         """The error an association with an end we do not share is skipped with."""
         named = ", ".join(f"{ref.record_type} {cid}" for ref, cid in unknown)
         return (
