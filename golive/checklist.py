@@ -340,20 +340,26 @@ def check_test_logins() -> Outcome:
             "Rostering only (CLEVER_ROSTERING_ONLY): users do not log in with Clever.",
         )
     types = supported_user_types()
+    client_id = settings.CLEVER_CLIENT_ID
+    # Only logins through the app configured now count: a login with another client id (the
+    # development app, or production credentials since replaced) proves nothing about this one.
+    current = LoginRecord.objects.filter(client_id=client_id, production_credentials=True)
     evidence: list[str] = []
     missing: list[str] = []
     for user_type in types:
-        # One indexed row per type (user_type, production_credentials, -created_at): the table
-        # grows by a row per login.
+        # One indexed row per type (client_id, user_type, -created_at): the table grows by a row
+        # per login.
         record = (
-            LoginRecord.objects.filter(user_type=user_type, production_credentials=True)
+            current.filter(user_type=user_type)
             .select_related("district")
             .order_by("-created_at")
             .first()
         )
         if record is None:
             missing.append(user_type)
-            evidence.append(f"{user_type}: no production login recorded")
+            evidence.append(
+                f"{user_type}: no production login recorded with client id {shorten(client_id)}"
+            )
         else:
             where = f" ({record.district})" if record.district_id else ""
             via = f" via {record.entry_point}" if record.entry_point else ""
@@ -373,6 +379,22 @@ def check_test_logins() -> Outcome:
             "(Clever dashboard > Testing Logins, the Clever Portal or Log in with Clever); each "
             "successful login is recorded automatically. Then re-check.",
         )
+    # Clever sends Portal and Instant Login users to the app's primary redirect URI: only a login
+    # Clever started (no state of ours) proves Clever's side of that URI is right.
+    portal = current.filter(entry_point="portal").order_by("-created_at").first()
+    if portal is None:
+        evidence.append("Clever Portal: no login started from Clever recorded")
+        return Outcome(
+            key,
+            title,
+            FAIL,
+            "No login from the Clever Portal yet: only a login Clever starts proves the primary "
+            "redirect URI.",
+            evidence,
+            "Log in once from the Clever Portal (or Clever dashboard > Testing Logins), not with "
+            "our Log in with Clever button; then re-check.",
+        )
+    evidence.append(f"Clever Portal: last login {portal.created_at:%Y-%m-%d %H:%M} UTC")
     return Outcome(
         key,
         title,

@@ -8,11 +8,14 @@ district's CSV files are the second.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clever import data_api, endpoints, errors, records
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,9 +84,10 @@ class CleverApiSource:
             return self.client.latest_event_id()
         except errors.CleverUnauthorized:
             raise
-        except errors.CleverError:
+        except errors.CleverError as exc:
             # Events are opt-in per district. Not fatal to the full sync: the cursor stays
             # where it was, and events after it are applied (again, idempotently) next time.
+            logger.info("Events unavailable for district %s: %s", self.district_id, exc)
             return ""
 
     def batches(self, name: str) -> Iterator[Batch]:

@@ -35,6 +35,7 @@ def login_record_insert(
     user_type: str,
     district_id: int | None,
     production_credentials: bool,
+    client_id: str,
     entry_point: str,
     at: datetime,
 ) -> None:
@@ -43,6 +44,14 @@ def login_record_insert(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (user_id, user_type, district_id, production_credentials, "
-            "entry_point, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            [user_id, user_type, district_id, production_credentials, entry_point, db_datetime(at)],
+            "client_id, entry_point, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                user_id,
+                user_type,
+                district_id,
+                production_credentials,
+                client_id,
+                entry_point,
+                db_datetime(at),
+            ],
         )

@@ -17,13 +17,16 @@ class LoginRecord(models.Model):
     )
     # Whether the login used the production Clever app credentials (not the development ones).
     production_credentials = models.BooleanField(default=False)
+    # The Clever app (CLEVER_CLIENT_ID) the login went through: go-live evidence counts only for
+    # the app configured now.
+    client_id = models.CharField(max_length=128, blank=True)
     # button | portal (state-less, Clever-initiated)
     entry_point = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user_type", "production_credentials", "-created_at"])]
+        indexes = [models.Index(fields=["client_id", "user_type", "-created_at"])]
 
 
 class RedeemedCode(models.Model):

@@ -160,6 +160,7 @@ def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> None:
         user_type=outcome.reported_type,
         district_id=outcome.district.pk,
         production_credentials=settings.CLEVER_APP_ENVIRONMENT == "production",
+        client_id=settings.CLEVER_CLIENT_ID,
         entry_point=entry_point,
         at=timezone.now(),
     )

@@ -44,7 +44,12 @@ def test_staff_log_in_recheck_and_see_pass_fail_rows_with_evidence(
     settings.CLEVER_REDIRECT_URIS = [primary]
     settings.ALLOWED_HOSTS = ["app.example.com", "localhost", "127.0.0.1", "testserver"]
     User.objects.create_user(username="ops", password="ops-pass-1234", is_staff=True)
-    LoginRecord.objects.create(user_type="teacher", production_credentials=True)
+    LoginRecord.objects.create(
+        user_type="teacher",
+        production_credentials=True,
+        client_id=settings.CLEVER_CLIENT_ID,
+        entry_point="portal",
+    )
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 900})

@@ -62,12 +62,22 @@ def test_user_types_fail_when_sso_has_no_home_for_one(settings):
 # --- 4. test logins -----------------------------------------------------------------------------
 
 
-def _login(user_type: str, *, production: bool = True, district=None) -> LoginRecord:
+def _login(
+    user_type: str,
+    *,
+    production: bool = True,
+    district=None,
+    client_id: str | None = None,
+    entry_point: str = "portal",
+) -> LoginRecord:
+    from django.conf import settings
+
     return LoginRecord.objects.create(
         user_type=user_type,
         production_credentials=production,
         district=district,
-        entry_point="portal",
+        client_id=settings.CLEVER_CLIENT_ID if client_id is None else client_id,
+        entry_point=entry_point,
     )
 
 
@@ -80,9 +90,10 @@ def test_test_logins_list_the_missing_user_types(settings):
     assert outcome.summary == "Missing a production test login for: student, staff."
     assert outcome.evidence[0].startswith("teacher: last logged in ")
     assert outcome.evidence[0].endswith("UTC (Springfield USD) via portal")
+    cid = checklist.shorten(settings.CLEVER_CLIENT_ID)
     assert outcome.evidence[1:] == [
-        "student: no production login recorded",
-        "staff: no production login recorded",
+        f"student: no production login recorded with client id {cid}",
+        f"staff: no production login recorded with client id {cid}",
     ]
 
 
@@ -108,11 +119,40 @@ def test_test_logins_show_each_types_newest_login_in_one_query_per_type(
     for _ in range(20):  # the table grows by a row per login; the check reads one per type
         _login("teacher", district=make_district("Springfield USD"))
     _login("district_admin")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # one per type, one for the Portal login
         outcome = checklist.check_test_logins()
     assert outcome.status == "pass"
     assert outcome.evidence[0].endswith("UTC (Springfield USD) via portal")
     assert outcome.evidence[1].startswith("district_admin: last logged in ")
+
+
+def test_test_logins_made_with_another_client_id_do_not_count(settings):
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["teacher", "student"]
+    settings.CLEVER_CLIENT_ID = "new-production-app"
+    _login("teacher", client_id="replaced-production-app")
+    _login("student", client_id="replaced-production-app")
+    _login("student")
+    outcome = checklist.check_test_logins()
+    assert outcome.status == "fail"
+    assert outcome.summary == "Missing a production test login for: teacher."
+    _login("teacher")
+    assert checklist.check_test_logins().status == "pass"
+
+
+def test_test_logins_need_one_login_started_from_the_clever_portal(settings):
+    settings.CLEVER_SUPPORTED_USER_TYPES = ["teacher", "student"]
+    _login("teacher", entry_point="button")
+    _login("student", entry_point="button")
+    outcome = checklist.check_test_logins()
+    assert outcome.status == "fail"
+    assert "No login from the Clever Portal yet" in outcome.summary
+    assert outcome.evidence[-1] == "Clever Portal: no login started from Clever recorded"
+    _login("student", entry_point="portal", client_id="some-other-app")
+    assert checklist.check_test_logins().status == "fail"
+    _login("student", entry_point="portal")
+    outcome = checklist.check_test_logins()
+    assert outcome.status == "pass"
+    assert outcome.evidence[-1].startswith("Clever Portal: last login ")
 
 
 def test_test_logins_do_not_apply_to_rostering_only(settings):

@@ -152,14 +152,24 @@ def test_ready_to_go_live_only_when_every_step_passes(production, settings, staf
     settings.CLEVER_REDIRECT_URI = "https://app.example.com/sso/clever/callback/"
     settings.CLEVER_REDIRECT_URIS = [settings.CLEVER_REDIRECT_URI]
     settings.CLEVER_SUPPORTED_USER_TYPES = ["teacher", "student"]
-    LoginRecord.objects.create(user_type="teacher", production_credentials=True)
+    LoginRecord.objects.create(
+        user_type="teacher",
+        production_credentials=True,
+        client_id=settings.CLEVER_CLIENT_ID,
+        entry_point="portal",
+    )
 
     page = staff_client.post(reverse("golive:recheck"), follow=True)
     html = page.content.decode()
     assert 'data-testid="verdict">Not ready to go live<' in html
     assert "1 step to fix: Test logins with the production configuration." in html
 
-    LoginRecord.objects.create(user_type="student", production_credentials=True)
+    LoginRecord.objects.create(
+        user_type="student",
+        production_credentials=True,
+        client_id=settings.CLEVER_CLIENT_ID,
+        entry_point="portal",
+    )
     page = staff_client.post(reverse("golive:recheck"), follow=True)
     html = page.content.decode()
     assert 'data-testid="verdict">Ready to go live<' in html

@@ -69,16 +69,18 @@ def test_raw_inserts_store_times_as_the_orm_does():
         user_type="teacher",
         district_id=user.district_id,
         production_credentials=True,
+        client_id="prod-client",
         entry_point="portal",
         at=at,
     )
     record = LoginRecord.objects.get(created_at=at)
     assert (record.user, record.district_id) == (user, user.district_id)
-    assert (record.user_type, record.production_credentials, record.entry_point) == (
-        "teacher",
-        True,
-        "portal",
-    )
+    assert (
+        record.user_type,
+        record.production_credentials,
+        record.client_id,
+        record.entry_point,
+    ) == ("teacher", True, "prod-client", "portal")
 
 
 def test_every_login_stamps_last_login_in_the_row(client, clever, demo):
