@@ -194,6 +194,9 @@ CLEVER_SYNC_USER_ROLES = env.list("CLEVER_SYNC_USER_ROLES", default=list(usertyp
 CLEVER_SYNC_CRON = env.str("CLEVER_SYNC_CRON", default="0 3 * * *")
 CLEVER_SYNC_ARCHIVE_MAX_FRACTION = env.float("CLEVER_SYNC_ARCHIVE_MAX_FRACTION", default=0.10)
 CLEVER_SYNC_ARCHIVE_MAX_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MAX_COUNT", default=5000)
+# The fraction applies only when more rows than this of one type would be archived: on a small
+# district a few ordinary changes (a student leaves with their links) are a large fraction.
+CLEVER_SYNC_ARCHIVE_MIN_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MIN_COUNT", default=20)
 CLEVER_SYNC_PAGE_SIZE = env.int("CLEVER_SYNC_PAGE_SIZE", default=10000)
 # Upper bound on one district's sync; the broker's visibility timeout is set above it.
 CLEVER_SYNC_MAX_SECONDS = env.int("CLEVER_SYNC_MAX_SECONDS", default=4 * 3600)

@@ -102,6 +102,7 @@ class ReportFacts:
     events: Schedule | None  # None: CLEVER_EVENTS_CRON is empty, no events are scheduled
     archive_max_fraction: float
     archive_max_count: int
+    archive_min_count: int
     # Account matching after the Clever ID, in order (CLEVER_ACCOUNT_MATCHING).
     matching: tuple[str, ...]
     verified_email_domains: tuple[str, ...]
@@ -141,6 +142,7 @@ def report_facts() -> ReportFacts:
         events=schedule_parse(events_cron) if events_cron else None,
         archive_max_fraction=settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION,
         archive_max_count=settings.CLEVER_SYNC_ARCHIVE_MAX_COUNT,
+        archive_min_count=settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT,
         matching=tuple(
             dict.fromkeys(s for s in settings.CLEVER_ACCOUNT_MATCHING if s in MATCHING_RULES)
         ),

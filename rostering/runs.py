@@ -192,4 +192,14 @@ def run_execute(
         finally:
             log.save(run)
         result.counts["errors"] = {"count": log.count}
-        return _finish(run, result.status, counts=result.counts, plan=result.plan)
+        run = _finish(run, result.status, counts=result.counts, plan=result.plan)
+        if run.status == SyncRun.Status.NEEDS_REVIEW:
+            # One held run per district: tonight's replaces last night's instead of piling up.
+            SyncRun.objects.filter(district=district, status=SyncRun.Status.NEEDS_REVIEW).exclude(
+                pk=run.pk
+            ).update(
+                status=SyncRun.Status.DISCARDED,
+                error=f"Superseded by run #{run.pk}, which now holds this district's archives "
+                "for review.",
+            )
+        return run

@@ -169,6 +169,7 @@ def archive_guard(live: dict[str, int], archived: dict[str, int], staged_users: 
     reasons = []
     max_fraction = settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION
     max_count = settings.CLEVER_SYNC_ARCHIVE_MAX_COUNT
+    min_count = settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT
     if staged_users == 0 and live.get("users", 0) > 0:
         reasons.append(
             f"Clever returned no users for a district that had {live['users']} live users."
@@ -179,7 +180,7 @@ def archive_guard(live: dict[str, int], archived: dict[str, int], staged_users: 
             reasons.append(
                 f"would archive {n} {name}, more than CLEVER_SYNC_ARCHIVE_MAX_COUNT ({max_count})"
             )
-        elif base and n / base > max_fraction:
+        elif n > min_count and base and n / base > max_fraction:
             reasons.append(
                 f"would archive {n} of {base} {name} ({n / base:.0%}), more than "
                 f"CLEVER_SYNC_ARCHIVE_MAX_FRACTION ({max_fraction:.0%})"

@@ -257,6 +257,10 @@ def test_the_archive_guard_thresholds_change_the_answers(settings):
     markdown = _report()
     for question in ("What do you do if a record is deleted", "How do you handle semester"):
         assert "more than 25% or 120 records of one type" in _answer(markdown, question)
+    settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT = 7
+    markdown = _report()
+    for question in ("What do you do if a record is deleted", "How do you handle semester"):
+        assert "only above 7 records of a type" in _answer(markdown, question)
 
 
 def test_the_sync_schedule_changes_every_answer_that_names_it(settings):

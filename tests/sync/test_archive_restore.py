@@ -164,11 +164,32 @@ def test_discard_archives_nothing_and_an_old_review_cannot_be_approved(cert, cle
         clever.world.unshare("schools", school["id"])
     first = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
     second = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
-    with pytest.raises(ValueError, match="newer sync"):
+    # Tonight's held run replaces last night's: one review per district, never a pile.
+    first.refresh_from_db()
+    assert first.status == SyncRun.Status.DISCARDED
+    assert f"Superseded by run #{second.pk}" in first.error
+    with pytest.raises(ValueError, match="not needing review"):
         services.sync_run_approve(run=first, user=None)
     discarded = services.sync_run_discard(run=second, user=None)
     assert discarded.status == SyncRun.Status.DISCARDED
     assert not School.objects.filter(archived_at__isnull=False).exists()
+
+
+def test_the_fraction_counts_only_above_the_minimum_so_small_changes_are_not_held(
+    cert, clever, settings
+):
+    sync(cert)
+    terms = clever.world.records(cert.clever_id, "terms")
+    assert len(terms) < 10  # one term is a large fraction of them, but a single row
+    clever.world.unshare("terms", terms[0]["id"])
+    settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT = 0
+    held = sync(cert, dry_run=True)
+    assert any(f"of {len(terms)} terms" in reason for reason in held.plan["reasons"])
+
+    settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT = 20  # the default
+    run = sync(cert)
+    assert run.counts["terms"]["archived"] == 1 and not run.plan
+    assert Term.objects.get(clever_id=terms[0]["id"]).archived_at is not None
 
 
 def test_no_users_from_clever_for_a_district_that_had_them_needs_review(cert, settings):
