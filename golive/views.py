@@ -16,19 +16,33 @@ from django.views.decorators.http import require_GET, require_POST
 from golive import forms, selectors, services
 from golive.report import report_facts, report_markdown
 
+# Changing a district's go-live state (request, invite, approve, decline, launch date, testers)
+# needs this permission, not only staff status.
+CHANGE_PERMISSION = "golive.change_districtconnection"
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous visitors go to the login page; logged-in non-staff users get 403."""
+View = Callable[..., HttpResponse]
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied("Go-live pages are for staff only.")
-        return view(request, *args, **kwargs)
 
-    return wrapped
+def staff_required(
+    view: View | None = None, *, permission: str = ""
+) -> View | Callable[[View], View]:
+    """Anonymous visitors go to the login page; logged-in non-staff users (and staff without
+    ``permission``, when given) get 403."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not (request.user.is_active and request.user.is_staff):
+                raise PermissionDenied("Go-live pages are for staff only.")
+            if permission and not request.user.has_perm(permission):
+                raise PermissionDenied(f"This action needs the {permission} permission.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
 
 
 @require_GET
@@ -51,7 +65,12 @@ def recheck(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def districts(request: HttpRequest) -> HttpResponse:
-    return render(request, "golive/districts.html", {"rows": selectors.district_rows()})
+    can_change = request.user.has_perm(CHANGE_PERMISSION)
+    return render(
+        request,
+        "golive/districts.html",
+        {"rows": selectors.district_rows(), "can_change": can_change},
+    )
 
 
 def _act(
@@ -71,7 +90,7 @@ def _act(
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_request(request: HttpRequest) -> HttpResponse:
     def action(*, clever_district_id: str, name: str, note: str) -> str:
         c = services.connection_request_record(
@@ -83,7 +102,7 @@ def district_request(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_invite(request: HttpRequest) -> HttpResponse:
     def action(*, clever_district_id: str, name: str, launch_date) -> str:
         c = services.connection_invite(
@@ -98,7 +117,7 @@ def district_invite(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_approve(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action() -> str:
         c = services.connection_approve(clever_district_id=clever_id, by=request.user)
@@ -108,7 +127,7 @@ def district_approve(request: HttpRequest, clever_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_decline(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action(*, reason: str) -> str:
         c = services.connection_decline(
@@ -120,7 +139,7 @@ def district_decline(request: HttpRequest, clever_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action(*, launch_date) -> str:
         c = services.connection_schedule_launch(
@@ -132,7 +151,7 @@ def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_launch(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action() -> str:
         c = services.connection_launch_now(clever_district_id=clever_id, by=request.user)
@@ -142,7 +161,7 @@ def district_launch(request: HttpRequest, clever_id: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_required(permission=CHANGE_PERMISSION)
 def district_tester_add(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action(*, clever_user_id: str, note: str) -> str:
         t = services.launch_tester_add(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,9 +13,12 @@ from accounts.models import User
 
 @pytest.fixture
 def staff(db) -> User:
-    return User.objects.create_user(
+    """An ops person who manages go-live (staff, with the go-live change permission)."""
+    user = User.objects.create_user(
         username="ops", password="ops-pass-1234", is_staff=True, email="ops@example.com"
     )
+    user.user_permissions.add(Permission.objects.get(codename="change_districtconnection"))
+    return user
 
 
 @pytest.fixture

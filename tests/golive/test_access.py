@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import User
@@ -90,3 +91,31 @@ def test_only_staff_see_the_go_live_links_in_the_header(client, django_user_mode
     client.force_login(ops)
     page = client.get("/").content.decode()
     assert 'href="/golive/"' in page and 'href="/golive/districts/"' in page
+
+
+@pytest.mark.django_db
+def test_go_live_actions_need_the_change_permission_not_only_staff(client, django_user_model):
+    viewer = django_user_model.objects.create_user(
+        username="support", password="pw-staff-2", is_staff=True
+    )
+    client.force_login(viewer)
+    page = client.get(reverse("golive:districts")).content.decode()
+    assert 'data-testid="no-change-permission"' in page
+    assert reverse("golive:district_invite") not in page
+    response = client.post(
+        reverse("golive:district_invite"), {"clever_district_id": "d" * 24, "name": "Ogdenville"}
+    )
+    assert response.status_code == 403
+    assert not DistrictConnection.objects.exists()
+
+    viewer.user_permissions.add(Permission.objects.get(codename="change_districtconnection"))
+    client.force_login(django_user_model.objects.get(pk=viewer.pk))
+    assert (
+        reverse("golive:district_invite")
+        in client.get(reverse("golive:districts")).content.decode()
+    )
+    response = client.post(
+        reverse("golive:district_invite"), {"clever_district_id": "d" * 24, "name": "Ogdenville"}
+    )
+    assert response.status_code == 302
+    assert DistrictConnection.objects.get().name == "Ogdenville"

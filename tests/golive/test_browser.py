@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from accounts.models import User
 from golive import services
@@ -97,6 +98,7 @@ def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     staff = User.objects.create_user(username="ops", password="ops-pass-1234", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="change_districtconnection"))
     live = make_district("Springfield USD")
     make_roster(live, schools=3, sections=12, students=240, teachers=14)
     make_run(live)
