@@ -245,10 +245,24 @@ def _cron(expr: str, name: str = "CLEVER_SYNC_CRON") -> crontab:
     )
 
 
+# A district that disconnected this many days ago has its live records archived (kept until
+# purged); 0: never.
+CLEVER_DISCONNECT_ARCHIVE_DAYS = env.int("CLEVER_DISCONNECT_ARCHIVE_DAYS", default=30)
+if CLEVER_DISCONNECT_ARCHIVE_DAYS < 0:
+    raise ImproperlyConfigured(
+        f"CLEVER_DISCONNECT_ARCHIVE_DAYS must be 0 (never) or a number of days, "
+        f"got {CLEVER_DISCONNECT_ARCHIVE_DAYS}"
+    )
+
 CELERY_BEAT_SCHEDULE = {
     "nightly-clever-sync": {
         "task": "rostering.tasks.sync_all_districts",
         "schedule": _cron(CLEVER_SYNC_CRON),
+    },
+    # Districts that left: their records are archived CLEVER_DISCONNECT_ARCHIVE_DAYS later.
+    "archive-disconnected-districts": {
+        "task": "rostering.tasks.archive_disconnected_districts",
+        "schedule": crontab(minute="43", hour="4"),
     },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {

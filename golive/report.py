@@ -103,6 +103,7 @@ class ReportFacts:
     archive_max_fraction: float
     archive_max_count: int
     archive_min_count: int
+    disconnect_archive_days: int
     # Account matching after the Clever ID, in order (CLEVER_ACCOUNT_MATCHING).
     matching: tuple[str, ...]
     verified_email_domains: tuple[str, ...]
@@ -143,6 +144,7 @@ def report_facts() -> ReportFacts:
         archive_max_fraction=settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION,
         archive_max_count=settings.CLEVER_SYNC_ARCHIVE_MAX_COUNT,
         archive_min_count=settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT,
+        disconnect_archive_days=settings.CLEVER_DISCONNECT_ARCHIVE_DAYS,
         matching=tuple(
             dict.fromkeys(s for s in settings.CLEVER_ACCOUNT_MATCHING if s in MATCHING_RULES)
         ),

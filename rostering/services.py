@@ -7,6 +7,7 @@ District connections (the token list, disconnects) are ``rostering.connections``
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -140,6 +141,39 @@ def sync_run_discard(*, run: SyncRun, user: User | None) -> SyncRun:
     run.reviewed_by, run.reviewed_at = user, timezone.now()
     run.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return run
+
+
+def districts_disconnected_archive(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+    """Archive every live record of districts disconnected CLEVER_DISCONNECT_ARCHIVE_DAYS ago or
+    more (0: never), so a district that left does not stay live; nothing is deleted, and a
+    district that reconnects gets the same rows back at its next sync. Counts per district."""
+    days = settings.CLEVER_DISCONNECT_ARCHIVE_DAYS
+    if not days:
+        return {}
+    now = now or timezone.now()
+    gone = District.objects.filter(
+        status=District.Status.DISCONNECTED, disconnected_at__lte=now - dt.timedelta(days=days)
+    ).order_by("pk")
+    done: dict[str, dict[str, int]] = {}
+    for district in gone:
+        with district_lock(district.pk) as taken:
+            if not taken:
+                continue  # a run holds it; tomorrow's pass archives it
+            counts: dict[str, int] = {}
+            with transaction.atomic():
+                for link in specs.LINKS:
+                    counts[link.name] = link.model.objects.filter(
+                        **{f"{link.scope.field}__district": district}, archived_at__isnull=True
+                    ).update(**specs.archive_values(link, now))
+                for spec in specs.ENTITIES:
+                    qs = spec.model.objects.filter(district=district, archived_at__isnull=True)
+                    if spec.managed:
+                        qs = qs.filter(**dict([spec.managed]))
+                    counts[spec.name] = qs.update(**specs.archive_values(spec, now))
+            if any(counts.values()):
+                logger.info("Archived disconnected district %s: %s", district.clever_id, counts)
+                done[district.clever_id] = counts
+    return done
 
 
 def district_purge(*, district: District) -> dict[str, int]:

@@ -64,6 +64,12 @@ def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDUL
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def archive_disconnected_districts() -> int:
+    """Archive the records of districts disconnected long enough ago (idempotent); how many."""
+    return len(services.districts_disconnected_archive())
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def apply_district_events(district_id: int) -> str:
     """Apply one district's new Clever events (idempotent: events resume after the cursor)."""
     district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()

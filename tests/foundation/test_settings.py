@@ -92,3 +92,10 @@ def test_an_unknown_app_environment_is_refused_naming_it():
         "ImproperlyConfigured: CLEVER_APP_ENVIRONMENT must be 'development' or 'production', "
         "got 'prod'" in result.stderr
     )
+
+
+def test_a_negative_disconnect_archive_delay_is_refused_naming_it():
+    result = _start({**GOOD, "CLEVER_DISCONNECT_ARCHIVE_DAYS": "-1"})
+    assert result.returncode != 0
+    assert "CLEVER_DISCONNECT_ARCHIVE_DAYS must be 0 (never) or a number of days" in result.stderr
+    assert _start({**GOOD, "CLEVER_DISCONNECT_ARCHIVE_DAYS": "0"}).returncode == 0

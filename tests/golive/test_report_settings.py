@@ -344,3 +344,14 @@ def test_the_page_escapes_what_settings_put_in_it(staff_client, settings):
     assert "<b>evil</b>" not in page and "&lt;b&gt;evil&lt;/b&gt;.edu" in page
     markdown = staff_client.get(reverse("golive:report_markdown")).content.decode()
     assert "<b>evil</b>.edu (CLEVER_VERIFIED_EMAIL_DOMAINS)" in markdown
+
+
+def test_the_disconnect_archive_delay_changes_the_deletion_answer(settings):
+    question = "Is there any case where progress data would be deleted?"
+    settings.CLEVER_DISCONNECT_ARCHIVE_DAYS = 30
+    answer = _answer(_report(), question)
+    assert "archived 30 days later (CLEVER_DISCONNECT_ARCHIVE_DAYS), still not deleted" in answer
+    assert answer.startswith("No:")
+    settings.CLEVER_DISCONNECT_ARCHIVE_DAYS = 0
+    answer = _answer(_report(), question)
+    assert "keeps its records live until they are purged" in answer

@@ -8,6 +8,7 @@ from accounts.models import User
 from rostering import services
 from rostering.models import (
     Course,
+    District,
     School,
     Section,
     SectionStudent,
@@ -274,3 +275,44 @@ def test_missing_optional_fields_are_stored_empty(cert, clever):
     assert (molly.email, role.grade, role.state_id) == ("", "", "")
     bio = Section.objects.get(sis_id=BIO)
     assert (bio.course, bio.term, bio.period, bio.grade) == (None, None, "", "")
+
+
+def test_a_district_that_left_is_archived_after_the_configured_days_and_restored_on_return(
+    cert, clever, settings
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rostering import connections, tasks
+
+    sync(cert)
+    molly_pk = User.objects.get(clever_id=MOLLY).pk
+    tutor = User.objects.create(username="tutor", district=cert)  # made in our app
+    connections.district_disconnect(district=cert, reason="test")
+    settings.CLEVER_DISCONNECT_ARCHIVE_DAYS = 30
+    left = timezone.now() - dt.timedelta(days=29)
+    District.objects.filter(pk=cert.pk).update(disconnected_at=left)
+    assert tasks.archive_disconnected_districts() == 0
+    assert not User.objects.filter(district=cert, archived_at__isnull=False).exists()
+
+    District.objects.filter(pk=cert.pk).update(disconnected_at=left - dt.timedelta(days=2))
+    settings.CLEVER_DISCONNECT_ARCHIVE_DAYS = 0  # never
+    assert tasks.archive_disconnected_districts() == 0
+    settings.CLEVER_DISCONNECT_ARCHIVE_DAYS = 30
+    assert tasks.archive_disconnected_districts() == 1
+    live = User.objects.filter(district=cert, source="clever", archived_at__isnull=True)
+    assert not live.exists() and User.objects.filter(district=cert, source="clever").count() == 89
+    assert not Section.objects.filter(district=cert, archived_at__isnull=True).exists()
+    assert not SectionStudent.objects.filter(archived_at__isnull=True).exists()
+    tutor.refresh_from_db()
+    assert tutor.archived_at is None  # ours, not the sync's
+    assert tasks.archive_disconnected_districts() == 0  # nothing left to archive
+
+    # The district connects again: the next sync restores the same rows.
+    connections.district_connections_refresh()
+    cert.refresh_from_db()
+    run = sync(cert)
+    assert run.counts["users"]["restored"] == 89
+    molly = User.objects.get(clever_id=MOLLY)
+    assert molly.pk == molly_pk and molly.archived_at is None
