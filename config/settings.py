@@ -245,6 +245,23 @@ def _cron(expr: str, name: str = "CLEVER_SYNC_CRON") -> crontab:
     )
 
 
+# Ops alerts: a held or failed run, and a connected district not synced for
+# CLEVER_SYNC_STALE_HOURS, are emailed (Django's mail backend) to OPS_EMAILS and shown in the admin.
+OPS_EMAILS = env.list("OPS_EMAILS", default=[])
+CLEVER_SYNC_STALE_HOURS = env.int("CLEVER_SYNC_STALE_HOURS", default=26)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clever-sync@localhost")
+
 # A district that disconnected this many days ago has its live records archived (kept until
 # purged); 0: never.
 CLEVER_DISCONNECT_ARCHIVE_DAYS = env.int("CLEVER_DISCONNECT_ARCHIVE_DAYS", default=30)
@@ -263,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
     "archive-disconnected-districts": {
         "task": "rostering.tasks.archive_disconnected_districts",
         "schedule": crontab(minute="43", hour="4"),
+    },
+    # Connected districts not synced for CLEVER_SYNC_STALE_HOURS: one email per stale spell.
+    "alert-stale-districts": {
+        "task": "rostering.tasks.alert_stale_districts",
+        "schedule": crontab(minute="29"),
     },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {

@@ -29,6 +29,9 @@ class District(models.Model):
     disconnected_at = models.DateTimeField(null=True, blank=True)
     # The newest Clever event applied; events are read from here on (starting_after).
     last_event_id = models.CharField(max_length=64, blank=True)
+    # When ops were last told this district has not synced for CLEVER_SYNC_STALE_HOURS: one
+    # alert per stale spell (a later successful sync re-arms it).
+    stale_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Held while a sync runs, on databases without advisory locks (SQLite); see rostering.sync.
     sync_locked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

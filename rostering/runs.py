@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clever import errors
+from rostering.alerts import run_alert_send
 from rostering.connections import district_disconnect
 from rostering.models import District, SyncError, SyncRun
 
@@ -172,7 +173,7 @@ def run_execute(
                     f"Clever refused the district's token (revoked?): {message}. The district is "
                     "now marked disconnected"
                 )
-            return _finish(
+            run = _finish(
                 run,
                 SyncRun.Status.FAILED,
                 failure=_failure_kind(exc),
@@ -180,6 +181,8 @@ def run_execute(
                 counts={"errors": {"count": log.count}},
                 error=f"{message}. {after_failure()}",
             )
+            run_alert_send(run=run)
+            return run
         except Exception as exc:
             logger.exception("Sync run %s of district %s crashed", run.pk, district.clever_id)
             _finish(
@@ -188,6 +191,7 @@ def run_execute(
                 failure=SyncRun.Failure.INTERNAL,
                 error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000],
             )
+            run_alert_send(run=run)
             raise
         finally:
             log.save(run)
@@ -202,4 +206,5 @@ def run_execute(
                 error=f"Superseded by run #{run.pk}, which now holds this district's archives "
                 "for review.",
             )
+            run_alert_send(run=run)
         return run

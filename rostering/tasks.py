@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from clever import errors
-from rostering import connections, services
+from rostering import alerts, connections, services
 from rostering.models import District, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,12 @@ def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDUL
     if run.retryable and not (self.request.called_directly or self.request.is_eager):
         raise SyncRetry(f"run #{run.pk} of district {district_id}: {run.error}")
     return run.status
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def alert_stale_districts() -> int:
+    """Email ops about districts newly past CLEVER_SYNC_STALE_HOURS without a sync; how many."""
+    return len(alerts.districts_stale_alert())
 
 
 @shared_task(acks_late=True, ignore_result=True)
