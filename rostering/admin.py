@@ -94,6 +94,11 @@ class SyncErrorInline(admin.TabularInline):
     show_change_link = False
 
 
+def _names(names: list[str], total: int) -> str:
+    more = f" and {total - len(names)} more" if total > len(names) else ""
+    return ": " + ", ".join(names) + more
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = (
@@ -157,10 +162,18 @@ class SyncRunAdmin(admin.ModelAdmin):
         if not obj.plan:
             return "-"
         reasons = format_html_join("", "<li>{}</li>", ((r,) for r in obj.plan.get("reasons", [])))
+        held = selectors.held_records(run=obj)
         archive = format_html_join(
             "",
-            "<li>archive {} {}</li>",
-            ((entry.get("count", 0), name) for name, entry in obj.plan.get("archive", {}).items()),
+            "<li>archive {} {}{}</li>",
+            (
+                (
+                    entry.get("count", 0),
+                    name,
+                    _names(*held[name]) if name in held else "",
+                )
+                for name, entry in obj.plan.get("archive", {}).items()
+            ),
         )
         return format_html("<ul>{}</ul><ul>{}</ul>", reasons, archive)
 

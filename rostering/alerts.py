@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rostering.models import District, SyncRun
+from rostering.selectors import held_records
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,14 @@ def run_alert_send(*, run: SyncRun) -> bool:
     if run.status == SyncRun.Status.NEEDS_REVIEW:
         subject = f"{district}: run #{run.pk} holds archives for review"
         reasons = "\n".join(f"- {reason}" for reason in run.plan.get("reasons") or [])
+        held = "\n".join(
+            f"- {total} {name}: {', '.join(names[:10])}" + (" ..." if total > 10 else "")
+            for name, (names, total) in held_records(run=run, limit=10).items()
+        )
         body = (
             f"The {run.get_trigger_display().lower()} sync of {district} would archive more than "
             f"the guard allows, so nothing was archived:\n{reasons}\n\n"
+            f"It would archive:\n{held}\n\n"
             f"Approve or discard it in the admin: {link}\n"
         )
     else:

@@ -16,6 +16,7 @@ query parameter.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from rostering.models import (
     UserRole,
     UserSchool,
 )
-from rostering.sync.specs import ENTITIES
+from rostering.sync.specs import ENTITIES, SPEC_BY_NAME, EntitySpec, LinkSpec
 
 CHUNK = 2000
 
@@ -386,3 +387,61 @@ def last_runs_of(*, district: District) -> tuple[SyncRun | None, SyncRun | None]
     """(the district's latest sync run, its latest successful one); dry runs are left out."""
     runs = SyncRun.objects.filter(district=district, dry_run=False).order_by("-created_at", "-id")
     return runs.first(), runs.filter(status=SyncRun.Status.SUCCEEDED).first()
+
+
+# --- held runs: what they would archive, by name ------------------------------------------------
+
+
+def _describe(spec: EntitySpec | LinkSpec, obj: Any) -> str:
+    """A record by name ("North High"), an association by its ends ("Algebra 1 · Molly Lee")."""
+    if isinstance(spec, EntitySpec):
+        return str(obj)
+    return " · ".join(
+        getattr(obj, k) if isinstance(k, str) else str(getattr(obj, k.field)) for k in spec.keys
+    )
+
+
+def held_records(*, run: SyncRun, limit: int = 50) -> dict[str, tuple[list[str], int]]:
+    """Per type, the names of (up to ``limit``) records a held run would archive, and how many
+    it would archive in all."""
+    named: dict[str, tuple[list[str], int]] = {}
+    for name, entry in (run.plan.get("archive") or {}).items():
+        spec = SPEC_BY_NAME.get(name)
+        ids = list(entry.get("ids") or [])
+        if spec is None or not ids:
+            continue
+        qs = spec.model.objects.filter(pk__in=ids[:limit]).order_by("pk")
+        if isinstance(spec, LinkSpec):
+            qs = qs.select_related(*(k.field for k in spec.keys if not isinstance(k, str)))
+        named[name] = ([_describe(spec, obj) for obj in qs], entry.get("count", len(ids)))
+    return named
+
+
+# A term ending this close to today (before or after) makes a mass archive of its sections a
+# rollover, not an accident.
+ROLLOVER_WINDOW = dt.timedelta(days=45)
+
+
+def rollover_note(*, section_ids: list[int], today: dt.date) -> str:
+    """When most sections to archive belong to one term ending around today: a rollover, in
+    words ("" otherwise). Reads at most 10,000 of the ids."""
+    sample = section_ids[:10000]
+    if not sample:
+        return ""
+    groups = (
+        Section.objects.filter(pk__in=sample)
+        .values("term__name", "term__end_date")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    top = next(iter(groups), None)
+    end = top["term__end_date"] if top is not None else None
+    if end is None or abs(end - today) > ROLLOVER_WINDOW:
+        return ""
+    if top["n"] * 2 < len(sample):
+        return ""
+    return (
+        f"Looks like a rollover: {top['n']} of the {len(sample)} sections to archive belong to "
+        f"{top['term__name'] or 'a term'}, which ends on {end:%Y-%m-%d}. Approve once the new "
+        "term's sections have arrived."
+    )

@@ -13,10 +13,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from clever import errors
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog, RunResult
+from rostering.selectors import rollover_note
 from rostering.sources import RosterSource
 from rostering.sync import specs
 from rostering.sync.store import SyncStore
@@ -124,11 +126,14 @@ def _apply(
             progress(f"archived: {sum(archived.values())} rows not seen by this run")
             reasons = archive_guard(live, archived, store.staged.get("users", 0))
             if reasons:
+                held = store.archived_ids()
+                rollover = rollover_note(
+                    section_ids=held.get("sections", []), today=timezone.localdate()
+                )
                 result.plan = {
-                    "reasons": reasons,
+                    "reasons": [*reasons, rollover] if rollover else reasons,
                     "archive": {
-                        name: {"count": len(ids), "ids": ids}
-                        for name, ids in store.archived_ids().items()
+                        name: {"count": len(ids), "ids": ids} for name, ids in held.items()
                     },
                     "last_event_id": latest_event,
                 }

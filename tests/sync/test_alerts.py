@@ -124,3 +124,59 @@ def test_the_admin_shows_held_failed_and_stale_districts_in_a_banner(cert, lake,
     stale.delete()
     page = client.get(reverse("admin:index")).content.decode()
     assert 'data-testid="ops-alerts"' not in page
+
+
+def test_a_held_run_names_what_it_would_archive(cert, clever, ops_mail, mailoutbox, client):
+    sync(cert)
+    gone = clever.world.records(cert.clever_id, "schools")[:2]
+    for school in gone:
+        clever.world.unshare("schools", school["id"])
+    run = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
+    held = services_held(run)
+    names, total = held["schools"]
+    assert sorted(names) == sorted(s["name"] for s in gone) and total == 2
+    assert all(" · " in n for n in held["user_schools"][0])  # associations by their two ends
+    for school in gone:
+        assert school["name"] in mailoutbox[0].body
+
+    client.force_login(User.objects.create_superuser(username="root", password="pw-root-1"))
+    page = client.get(reverse("admin:rostering_syncrun_change", args=[run.pk])).content.decode()
+    assert f"archive 2 schools: {names[0]}, {names[1]}" in page
+
+
+def services_held(run):
+    from rostering.selectors import held_records
+
+    return held_records(run=run)
+
+
+def _unshare_the_biggest_term(cert, clever, end_date: dt.date) -> dict:
+    by_term: dict[str, list[dict]] = {}
+    for section in clever.world.records(cert.clever_id, "sections"):
+        by_term.setdefault(section["term_id"], []).append(section)
+    term_id, sections = max(by_term.items(), key=lambda item: len(item[1]))
+    term = next(t for t in clever.world.records(cert.clever_id, "terms") if t["id"] == term_id)
+    clever.world.update_record("terms", term_id, end_date=end_date.isoformat())
+    for section in sections:
+        clever.world.unshare("sections", section["id"])
+    return term
+
+
+def test_a_rollover_says_so_in_the_reason(cert, clever):
+    sync(cert)
+    ended = timezone.localdate() - dt.timedelta(days=3)
+    term = _unshare_the_biggest_term(cert, clever, ended)
+    run = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
+    assert any(
+        reason.startswith("Looks like a rollover:")
+        and f"belong to {term['name']}, which ends on {ended:%Y-%m-%d}" in reason
+        for reason in run.plan["reasons"]
+    ), run.plan["reasons"]
+
+
+def test_sections_vanishing_mid_term_are_not_called_a_rollover(cert, clever):
+    sync(cert)
+    _unshare_the_biggest_term(cert, clever, timezone.localdate() + dt.timedelta(days=120))
+    run = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
+    assert run.plan["archive"]["sections"]["count"] > 0
+    assert not any("rollover" in reason for reason in run.plan["reasons"])
