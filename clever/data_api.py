@@ -257,6 +257,10 @@ class DataApiClient:
         query = {"limit": settings.CLEVER_SYNC_PAGE_SIZE, **params}
         return _paginate(self._api, path, query)
 
+    def user_sections(self, user_id: str) -> Iterator[Page]:
+        """GET /v3.0/users/{id}/sections: the sections a user is a student or teacher of."""
+        return self.pages(endpoints.USER_SECTIONS.format(id=quote(user_id, safe="")))
+
     def events(self, *, starting_after: str = "") -> Iterator[Page]:
         """GET /v3.0/events after ``starting_after``, oldest first, page by page."""
         params = {"starting_after": starting_after} if starting_after else {}

@@ -33,6 +33,8 @@ COURSES = f"/{API_VERSION}/courses"
 # https://dev.clever.com/docs/users
 USERS = f"/{API_VERSION}/users"
 USER = f"/{API_VERSION}/users/{{id}}"
+# https://dev.clever.com/reference/getsectionsforuser (a user's sections, as student or teacher)
+USER_SECTIONS = f"/{API_VERSION}/users/{{id}}/sections"
 # https://dev.clever.com/docs/sections
 SECTIONS = f"/{API_VERSION}/sections"
 # https://dev.clever.com/docs/events-api

@@ -59,6 +59,43 @@ def _archive_record(district: District, spec: specs.EntitySpec, clever_id: str) 
     return done
 
 
+def _sections_of_user_refresh(
+    *,
+    district: District,
+    run: SyncRun,
+    client: data_api.DataApiClient,
+    user_id: str,
+    counts: dict[str, dict[str, int]],
+    log: ErrorLog,
+) -> None:
+    """A user who came back (or is new): their sections, with every enrolment and teacher, as
+    Clever shares them now (one targeted fetch), so their class lists come back with them."""
+    store = OrmStore(district_id=district.pk, run_id=run.pk)
+    store.begin()
+    parse = record_parsers(tuple(settings.CLEVER_SYNC_USER_ROLES))["sections"]
+    ids: set[str] = set()
+    for page in client.user_sections(user_id):
+        for raw in page.items:
+            try:
+                section = parse(raw, page.where)
+            except errors.CleverMalformedError as exc:
+                log.append(("section", exc.clever_id, f"{exc} (not applied)"))
+                continue
+            ids.add(section.id)
+            for name, items in specs.iter_rows(specs.SECTIONS.to_rows(section)):
+                store.stage(name, items)
+    if not ids:
+        return
+    store.parents = {specs.SECTIONS.name: ids}
+    for key, n in store.merge_entity(specs.SECTIONS, log).items():
+        _bump(counts, specs.SECTIONS.name, key, n)
+    for link in specs.links_of(specs.SECTIONS):
+        for key, n in store.merge_link(link, log).items():
+            _bump(counts, link.name, key, n)
+    for name, n in store.archive({}).items():
+        _bump(counts, name, "archived", n)
+
+
 def apply_event(
     *,
     district: District,
@@ -66,6 +103,7 @@ def apply_event(
     event: records.EventRecord,
     counts: dict[str, dict[str, int]],
     log: ErrorLog,
+    client: data_api.DataApiClient | None = None,
 ) -> None:
     """Apply one event to ``district`` (the caller holds the transaction and the lock)."""
     if event.record_type == "districts":
@@ -101,13 +139,18 @@ def apply_event(
     store.parents = {spec.name: {clever_id}}
     for name, items in specs.iter_rows(rows):
         store.stage(name, items)
-    for key, n in store.merge_entity(spec, log).items():
+    merged = store.merge_entity(spec, log)
+    for key, n in merged.items():
         _bump(counts, spec.name, key, n)
     for link in specs.links_of(spec):
         for key, n in store.merge_link(link, log).items():
             _bump(counts, link.name, key, n)
     for name, n in store.archive({}).items():
         _bump(counts, name, "archived", n)
+    if spec is specs.USERS and client is not None and (merged["restored"] or merged["created"]):
+        _sections_of_user_refresh(
+            district=district, run=run, client=client, user_id=clever_id, counts=counts, log=log
+        )
 
 
 def apply_events(
@@ -125,7 +168,9 @@ def apply_events(
         for raw in page.items:
             event = records.parse_event(raw, page.where)
             with transaction.atomic():
-                apply_event(district=district, run=run, event=event, counts=counts, log=log)
+                apply_event(
+                    district=district, run=run, event=event, counts=counts, log=log, client=client
+                )
                 district.last_event_id = event.id
                 district.save(update_fields=["last_event_id", "updated_at"])
             applied += 1

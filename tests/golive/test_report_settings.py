@@ -120,7 +120,11 @@ def test_events_answers_follow_the_events_cron(settings):
     deleted = _answer(on, "What do you do if a record is deleted")
     assert "a `*.deleted` event archives its record" in deleted
     assert "applied only by hand" not in deleted
-    assert "A user brought back by an event" in _answer(on, "Can a record be restored")
+    restore = _answer(on, "Can a record be restored")
+    assert (
+        "A user brought back (or added) by an event gets their roles, schools and places" in restore
+    )
+    assert "`/v3.0/users/{id}/sections`" in restore
 
     settings.CLEVER_EVENTS_CRON = "0 * * * *"
     assert "events pass every hour at minute 0" in _answer(

@@ -58,14 +58,21 @@ def test_a_full_sync_records_the_newest_event_then_events_apply_in_order(cert, c
 
 def test_events_for_a_new_user_then_their_deletion(cert, clever):
     sync(cert)
+    rows = set(SectionStudent.objects.filter(user__clever_id=MOLLY).values_list("pk", flat=True))
     clever.world.unshare("users", MOLLY)
     run = _events(cert)
     assert run.counts["users"]["archived"] == 1
     assert run.counts["enrollments"]["archived"] == 5
+    molly = User.objects.get(clever_id=MOLLY)
+    assert not SectionStudent.objects.filter(user=molly, archived_at__isnull=True).exists()
     clever.world.reshare("users", MOLLY)
     run = _events(cert)
     assert run.counts["users"]["restored"] == 1
     assert User.objects.get(clever_id=MOLLY).archived_at is None
+    # Her classes come back with her (a targeted fetch of her sections), on the same rows.
+    assert run.counts["enrollments"]["restored"] == 5
+    back = SectionStudent.objects.filter(user=molly, archived_at__isnull=True)
+    assert set(back.values_list("pk", flat=True)) == rows and len(rows) == 5
 
 
 def test_a_failure_part_way_keeps_what_was_applied_and_resumes(cert, clever, settings):
