@@ -82,9 +82,11 @@ def district_events_apply(*, district: District, progress: Progress | None = Non
 
     def work(run: SyncRun, log: ErrorLog) -> RunResult:
         with _clever_client(district) as client:
-            counts = events.apply_events(
+            counts, plan = events.apply_events(
                 district=district, run=run, client=client, log=log, progress=progress or _quiet
             )
+        if plan:
+            return RunResult(status=SyncRun.Status.NEEDS_REVIEW, counts=counts, plan=plan)
         return RunResult(counts=counts)
 
     return run_execute(

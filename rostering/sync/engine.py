@@ -169,8 +169,11 @@ def _district_update(district: District, name: str, latest_event: str, status: s
         district.save(update_fields=[*fields, "updated_at"])
 
 
-def archive_guard(live: dict[str, int], archived: dict[str, int], staged_users: int) -> list[str]:
-    """Why these archives must be held for review ([] when they may apply)."""
+def archive_guard(
+    live: dict[str, int], archived: dict[str, int], staged_users: int | None
+) -> list[str]:
+    """Why these archives must be held for review ([] when they may apply). ``staged_users``:
+    how many users the run read (None for an events pass, which reads no full list)."""
     reasons = []
     max_fraction = settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION
     max_count = settings.CLEVER_SYNC_ARCHIVE_MAX_COUNT

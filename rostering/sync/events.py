@@ -27,7 +27,8 @@ from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog
 from rostering.sources import record_parsers
 from rostering.sync import specs
-from rostering.sync.orm import OrmStore
+from rostering.sync.engine import archive_guard
+from rostering.sync.orm import OrmStore, archive_rows
 
 logger = logging.getLogger(__name__)
 
@@ -38,25 +39,37 @@ def _bump(counts: dict[str, dict[str, int]], name: str, key: str, n: int = 1) ->
         entry[key] = entry.get(key, 0) + n
 
 
-def _archive_record(district: District, spec: specs.EntitySpec, clever_id: str) -> dict[str, int]:
-    """Archive one entity row and the associations hanging off it; counts per type."""
+def _archive_record(
+    district: District, spec: specs.EntitySpec, clever_id: str
+) -> dict[str, list[int]]:
+    """Archive one entity row and the associations hanging off it; their ids per type."""
     now = timezone.now()
-    done: dict[str, int] = {}
     qs = spec.model.objects.filter(district=district, clever_id=clever_id, archived_at__isnull=True)
     if spec.managed:
         qs = qs.filter(**dict([spec.managed]))
-    done[spec.name] = qs.update(**specs.archive_values(spec, now))
+    done: dict[str, list[int]] = {spec.name: list(qs.values_list("pk", flat=True))}
     # Every association with this record at either end goes with it (a user's roles and
     # schools, and their places in sections).
     for link in specs.LINKS:
         for key in link.keys:
             if isinstance(key, str) or key.entity != spec.name:
                 continue
-            n = link.model.objects.filter(
+            ids = link.model.objects.filter(
                 **{f"{key.field}__clever_id": clever_id}, archived_at__isnull=True
-            ).update(**specs.archive_values(link, now))
-            done[link.name] = done.get(link.name, 0) + n
+            ).values_list("pk", flat=True)
+            done.setdefault(link.name, []).extend(ids)
+    for name, ids in done.items():
+        if ids:
+            archive_rows(specs.SPEC_BY_NAME[name], ids, now)
     return done
+
+
+class _Held(Exception):
+    """An event whose archives would pass the guard: rolled back, held for review."""
+
+    def __init__(self, event: records.EventRecord, reasons: list[str], ids: dict) -> None:
+        super().__init__(event.id)
+        self.event, self.reasons, self.ids = event, reasons, ids
 
 
 def _sections_of_user_refresh(
@@ -104,36 +117,33 @@ def apply_event(
     counts: dict[str, dict[str, int]],
     log: ErrorLog,
     client: data_api.DataApiClient | None = None,
-) -> None:
-    """Apply one event to ``district`` (the caller holds the transaction and the lock)."""
+) -> dict[str, list[int]]:
+    """Apply one event to ``district`` (the caller holds the transaction and the lock); the ids
+    it archived because its record was deleted (or lost every role we mirror), per type."""
     if event.record_type == "districts":
         name = event.object.get("name")
         if event.action != "deleted" and isinstance(name, str) and name != district.name:
             district.name = name
             district.save(update_fields=["name", "updated_at"])
-        return
+        return {}
     spec = specs.ENTITY_BY_NAME.get(event.record_type)
     if spec is None:
-        return  # a type we do not mirror (e.g. resources)
+        return {}  # a type we do not mirror (e.g. resources)
     where = f"event {event.id} ({event.type})"
     clever_id = event.object.get("id")
     if not isinstance(clever_id, str) or not clever_id:
         raise errors.CleverMalformedError(f"{where}: the object has no id", where=where)
     if event.action == "deleted":
-        for name, n in _archive_record(district, spec, clever_id).items():
-            _bump(counts, name, "archived", n)
-        return
+        return _archive_record(district, spec, clever_id)
     try:
         parse = record_parsers(tuple(settings.CLEVER_SYNC_USER_ROLES))[spec.name]
         record = parse(event.object, where)
     except errors.CleverMalformedError as exc:
         log.append((spec.record_type, clever_id, f"{exc} (event not applied)"))
-        return
+        return {}
     rows = spec.to_rows(record)
     if not rows:  # a user with none of the roles we mirror
-        for name, n in _archive_record(district, spec, clever_id).items():
-            _bump(counts, name, "archived", n)
-        return
+        return _archive_record(district, spec, clever_id)
     store = OrmStore(district_id=district.pk, run_id=run.pk)
     store.begin()
     store.parents = {spec.name: {clever_id}}
@@ -151,6 +161,7 @@ def apply_event(
         _sections_of_user_refresh(
             district=district, run=run, client=client, user_id=clever_id, counts=counts, log=log
         )
+    return {}
 
 
 def apply_events(
@@ -160,20 +171,64 @@ def apply_events(
     client: data_api.DataApiClient,
     log: ErrorLog,
     progress: Callable[[str], None],
-) -> dict[str, Any]:
-    """Read events after the district's cursor and apply them one by one; the counts."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read events after the district's cursor and apply them one by one: (counts, held plan).
+
+    What deletions archive passes the full sync's guard, counted over the pass: the event that
+    would cross it is rolled back and held for review (plan), the cursor stays before it, and
+    the pass stops there; approving it archives what it would have and moves the cursor on.
+    """
     counts: dict[str, Any] = {}
+    live = OrmStore(district_id=district.pk, run_id=run.pk).live_counts()
+    archived: dict[str, int] = {}
     applied = 0
-    for page in client.events(starting_after=district.last_event_id):
-        for raw in page.items:
-            event = records.parse_event(raw, page.where)
-            with transaction.atomic():
-                apply_event(
-                    district=district, run=run, event=event, counts=counts, log=log, client=client
-                )
-                district.last_event_id = event.id
-                district.save(update_fields=["last_event_id", "updated_at"])
-            applied += 1
-        progress(f"{page.where}: {applied} events applied")
+    # An event held by an earlier pass stays held until ops review it.
+    pending = (
+        SyncRun.objects.filter(
+            district=district, trigger=SyncRun.Trigger.EVENT, status=SyncRun.Status.NEEDS_REVIEW
+        )
+        .exclude(pk=run.pk)
+        .order_by("-created_at")
+        .first()
+    )
+    held_id = pending.plan.get("last_event_id", "") if pending else ""
+    try:
+        for page in client.events(starting_after=district.last_event_id):
+            for raw in page.items:
+                event = records.parse_event(raw, page.where)
+                with transaction.atomic():
+                    gone = apply_event(
+                        district=district,
+                        run=run,
+                        event=event,
+                        counts=counts,
+                        log=log,
+                        client=client,
+                    )
+                    # What this pass has archived so far, this event's deletions included.
+                    total = {**archived}
+                    for name, ids in gone.items():
+                        total[name] = total.get(name, 0) + len(ids)
+                    reasons = archive_guard(live, total, None) if gone else []
+                    if event.id == held_id and pending is not None:
+                        reasons = [r.split("): ", 1)[-1] for r in pending.plan.get("reasons", [])]
+                    if reasons:
+                        raise _Held(event, reasons, gone)  # rolls this event back
+                    archived = total
+                    for name, ids in gone.items():
+                        _bump(counts, name, "archived", len(ids))
+                    district.last_event_id = event.id
+                    district.save(update_fields=["last_event_id", "updated_at"])
+                applied += 1
+            progress(f"{page.where}: {applied} events applied")
+    except _Held as held:
+        counts["events"] = {"count": applied}
+        progress(f"event {held.event.id} ({held.event.type}) held for review")
+        plan = {
+            "reasons": [f"event {held.event.id} ({held.event.type}): {r}" for r in held.reasons],
+            "archive": {n: {"count": len(ids), "ids": ids} for n, ids in held.ids.items() if ids},
+            "last_event_id": held.event.id,
+        }
+        return counts, plan
     counts["events"] = {"count": applied}
-    return counts
+    return counts, {}

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import User
 from rostering import services
-from rostering.models import Section, SectionStudent, SyncRun
+from rostering.models import District, Section, SectionStudent, SyncRun, Term
 from tests.sync.conftest import sync
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,10 @@ def test_a_full_sync_records_the_newest_event_then_events_apply_in_order(cert, c
     assert cert.last_event_id == cursor
 
 
-def test_events_for_a_new_user_then_their_deletion(cert, clever):
+def test_events_for_a_new_user_then_their_deletion(cert, clever, settings):
+    # One student's links are a large fraction of a tiny district's: the default minimum keeps
+    # the guard (which deletions pass too) out of an ordinary leave.
+    settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT = 20
     sync(cert)
     rows = set(SectionStudent.objects.filter(user__clever_id=MOLLY).values_list("pk", flat=True))
     clever.world.unshare("users", MOLLY)
@@ -85,3 +88,39 @@ def test_a_failure_part_way_keeps_what_was_applied_and_resumes(cert, clever, set
     assert failed.stopped_at == "GET /v3.0/events page 1"
     assert _events(cert).counts["users"]["updated"] == 1
     assert User.objects.get(clever_id=MOLLY).first_name == "One"
+
+
+def test_deleted_events_pass_the_same_guard_and_a_held_one_waits_for_review(cert, clever, settings):
+    settings.CLEVER_SYNC_ARCHIVE_MAX_FRACTION = 0.2
+    settings.CLEVER_SYNC_ARCHIVE_MIN_COUNT = 1  # a fraction counts from the second row
+    sync(cert)
+    cursor = District.objects.get(pk=cert.pk).last_event_id
+    terms = clever.world.records(cert.clever_id, "terms")
+    first, second = terms[:2]
+    clever.world.unshare("terms", first["id"])
+    clever.world.unshare("terms", second["id"])
+
+    run = services.district_events_apply(district=District.objects.get(pk=cert.pk))
+    assert run.status == SyncRun.Status.NEEDS_REVIEW
+    # The first deletion applied; the second would make it 2 of the terms: held.
+    assert Term.objects.get(clever_id=first["id"]).archived_at is not None
+    assert Term.objects.get(clever_id=second["id"]).archived_at is None
+    assert any(f"would archive 2 of {len(terms)} terms" in r for r in run.plan["reasons"])
+    assert run.plan["archive"]["terms"]["count"] == 1
+    held_event = run.plan["last_event_id"]
+    cert.refresh_from_db()
+    assert cert.last_event_id not in ("", cursor, held_event)  # moved past the first only
+
+    # Until reviewed, later passes hold the same event again (one held run, never a pile).
+    again = services.district_events_apply(district=cert)
+    assert again.status == SyncRun.Status.NEEDS_REVIEW
+    assert again.plan["last_event_id"] == held_event
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.DISCARDED
+
+    approved = services.sync_run_approve(run=again, user=None)
+    assert approved.status == SyncRun.Status.SUCCEEDED
+    assert Term.objects.get(clever_id=second["id"]).archived_at is not None
+    cert.refresh_from_db()
+    assert cert.last_event_id == held_event
+    assert services.district_events_apply(district=cert).status == SyncRun.Status.SUCCEEDED
