@@ -89,6 +89,9 @@ class User(SyncedFields, AbstractUser):
     # teacher's SIS id, so their first Clever login can link this account (CLEVER_ACCOUNT_MATCHING).
     # db_default: the sync's bulk SQL inserts users without naming this column.
     sis_id = models.TextField(blank=True, default="", db_default="")
+    # The CLEVER_ACCOUNT_MATCHING rule that linked this account (made in our app) to its Clever
+    # user; "" when the sync or a login created it for Clever. db_default: as for sis_id.
+    matched_by = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

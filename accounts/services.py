@@ -58,7 +58,8 @@ def _only(candidates: list[User], strategy: str, clever_id: str) -> User | None:
 
 
 def user_match_local(*, clever_user: CleverUser, district_id: int) -> User | None:
-    """Find an account made in our app for this Clever user, per CLEVER_ACCOUNT_MATCHING."""
+    """Find an account made in our app for this Clever user, per CLEVER_ACCOUNT_MATCHING; the
+    account found carries the rule that found it in ``matched_by`` (not saved here)."""
     base = User.objects.filter(_linkable(district_id))
     for strategy in settings.CLEVER_ACCOUNT_MATCHING:
         if strategy == "sis_id":
@@ -66,12 +67,14 @@ def user_match_local(*, clever_user: CleverUser, district_id: int) -> User | Non
             if sis_ids:
                 found = _only(list(base.filter(sis_id__in=sis_ids)[:2]), strategy, clever_user.id)
                 if found:
+                    found.matched_by = strategy
                     return found
         elif strategy == "district_username":
             names = {r.district_username for r in clever_user.roles if r.district_username}
             if names:
                 found = _only(list(base.filter(username__in=names)[:2]), strategy, clever_user.id)
                 if found:
+                    found.matched_by = strategy
                     return found
         elif strategy == "email" and clever_user.email:
             candidates = list(base.filter(email__iexact=clever_user.email)[:2])
@@ -79,6 +82,7 @@ def user_match_local(*, clever_user: CleverUser, district_id: int) -> User | Non
                 raise AccountLinkRefused(clever_user.email)
             found = _only(candidates, strategy, clever_user.id)
             if found:
+                found.matched_by = strategy
                 return found
     return None
 
@@ -130,7 +134,7 @@ def user_from_clever(*, clever_user: CleverUser, district_id: int, existing: Use
             user = User.objects.get(clever_id=clever_user.id)
     changed = _profile_changes(user, clever_user, district_id)
     if linked:
-        changed.append("clever_id")
+        changed += ["clever_id", "matched_by"]
     # A returning user whose data did not change costs no query here.
     if changed:
         user.save(update_fields=changed)

@@ -209,6 +209,10 @@ def _users(district: District) -> Iterator[dict[str, Any]]:
             record: dict[str, Any] = {
                 "id": u.clever_id,
                 "archived": u.archived_at is not None,
+                "username": u.username,
+                # The matching rule that linked an account made in our app; None when the sync
+                # or a login created it.
+                "matched_by": u.matched_by or None,
                 "roles": sorted(roles[u.pk]),
                 "first_name": u.first_name,
                 "middle_name": u.middle_name,

@@ -84,6 +84,7 @@ def test_links_a_local_account_by_sis_id(district):
     user = user_from_clever(clever_user=_clever_user(), district=district)
     assert user.pk == local.pk
     local.refresh_from_db()
+    assert local.matched_by == "sis_id" and local.username == "ana"
     assert local.clever_id == "5f0000000000000000000001" and local.district == district
 
 
@@ -91,6 +92,8 @@ def test_links_a_local_account_by_district_username(district, settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "district_username"]
     local = UserFactory(username="aruiz", sis_id="T-77")
     assert user_from_clever(clever_user=_clever_user(), district=district).pk == local.pk
+    local.refresh_from_db()
+    assert local.matched_by == "district_username"
 
 
 def test_links_a_local_account_by_email_only_on_a_verified_domain(district, settings):

@@ -82,6 +82,8 @@ def test_district_export_shape(cert, clever, settings):
     users = {u["id"]: u for u in data["users"]}
     assert users["8352c9fd01a52493540077fc"]["roles"] == ["staff", "teacher"]
     assert users["07782ff269ed248fe3548e49"]["first_name"] == "Molly"
+    molly = users["07782ff269ed248fe3548e49"]
+    assert molly["username"] == "clever-07782ff269ed248fe3548e49" and molly["matched_by"] is None
 
 
 def test_district_purge_refuses_a_connected_district(cert):
