@@ -139,72 +139,83 @@ def run_execute(
     ``work`` raises ``RunRefused`` when it cannot start, ``clever.errors`` when Clever fails it.
     ``after_failure`` says, when Clever fails the run, what state it left ("Nothing was
     archived."). An unexpected exception is recorded as an internal error and raised again.
+    Ops are told of a held or failed run once the lock is released, so a slow mail server never
+    holds up the district's next sync.
     """
     run = SyncRun.objects.create(
         district=district, trigger=trigger, dry_run=dry_run, requested_by=requested_by
     )
-    with district_lock(district.pk) as taken:
-        if not taken:
-            other = (
-                SyncRun.objects.filter(district=district, status=SyncRun.Status.RUNNING)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            ref = f" (run #{other})" if other else ""
-            return _finish(
-                run,
-                SyncRun.Status.SKIPPED,
-                error=f"Skipped: another sync of this district is running{ref}.",
-            )
-        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
-        log = ErrorLog()
-        try:
-            result = work(run, log)
-        except RunRefused as exc:
-            return _finish(
-                run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
-            )
-        except errors.CleverError as exc:
-            message = exc.message.rstrip(".")
-            if isinstance(exc, errors.CleverUnauthorized):
-                district_disconnect(district=district, reason="token revoked (401 from Clever)")
-                message = (
-                    f"Clever refused the district's token (revoked?): {message}. The district is "
-                    "now marked disconnected"
-                )
-            run = _finish(
-                run,
-                SyncRun.Status.FAILED,
-                failure=_failure_kind(exc),
-                stopped_at=exc.where,
-                counts={"errors": {"count": log.count}},
-                error=f"{message}. {after_failure()}",
-            )
+    alert = True
+    try:
+        with district_lock(district.pk) as taken:
+            run, alert = _run_locked(run, taken, work, after_failure)
+    finally:
+        if alert:
             run_alert_send(run=run)
-            return run
-        except Exception as exc:
-            logger.exception("Sync run %s of district %s crashed", run.pk, district.clever_id)
-            _finish(
-                run,
-                SyncRun.Status.FAILED,
-                failure=SyncRun.Failure.INTERNAL,
-                error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000],
+    return run
+
+
+def _run_locked(
+    run: SyncRun, taken: bool, work: Work, after_failure: Callable[[], str]
+) -> tuple[SyncRun, bool]:
+    """The run under its lock: (the finished run, whether ops should hear of it)."""
+    district = run.district
+    if not taken:
+        other = (
+            SyncRun.objects.filter(district=district, status=SyncRun.Status.RUNNING)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        ref = f" (run #{other})" if other else ""
+        error = f"Skipped: another sync of this district is running{ref}."
+        return _finish(run, SyncRun.Status.SKIPPED, error=error), False
+    run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    log = ErrorLog()
+    try:
+        result = work(run, log)
+    except RunRefused as exc:
+        failed = _finish(
+            run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
+        )
+        return failed, False
+    except errors.CleverError as exc:
+        message = exc.message.rstrip(".")
+        if isinstance(exc, errors.CleverUnauthorized):
+            district_disconnect(district=district, reason="token revoked (401 from Clever)")
+            message = (
+                f"Clever refused the district's token (revoked?): {message}. The district is "
+                "now marked disconnected"
             )
-            run_alert_send(run=run)
-            raise
-        finally:
-            log.save(run)
-        result.counts["errors"] = {"count": log.count}
-        run = _finish(run, result.status, counts=result.counts, plan=result.plan)
-        if run.status == SyncRun.Status.NEEDS_REVIEW:
-            # One held run per district: tonight's replaces last night's instead of piling up.
-            SyncRun.objects.filter(district=district, status=SyncRun.Status.NEEDS_REVIEW).exclude(
-                pk=run.pk
-            ).update(
-                status=SyncRun.Status.DISCARDED,
-                error=f"Superseded by run #{run.pk}, which now holds this district's archives "
-                "for review.",
-            )
-            run_alert_send(run=run)
-        return run
+        failed = _finish(
+            run,
+            SyncRun.Status.FAILED,
+            failure=_failure_kind(exc),
+            stopped_at=exc.where,
+            counts={"errors": {"count": log.count}},
+            error=f"{message}. {after_failure()}",
+        )
+        return failed, True
+    except Exception as exc:
+        logger.exception("Sync run %s of district %s crashed", run.pk, district.clever_id)
+        _finish(
+            run,
+            SyncRun.Status.FAILED,
+            failure=SyncRun.Failure.INTERNAL,
+            error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000],
+        )
+        raise
+    finally:
+        log.save(run)
+    result.counts["errors"] = {"count": log.count}
+    run = _finish(run, result.status, counts=result.counts, plan=result.plan)
+    if run.status == SyncRun.Status.NEEDS_REVIEW:
+        # One held run per district: tonight's replaces last night's instead of piling up.
+        SyncRun.objects.filter(district=district, status=SyncRun.Status.NEEDS_REVIEW).exclude(
+            pk=run.pk
+        ).update(
+            status=SyncRun.Status.DISCARDED,
+            error=f"Superseded by run #{run.pk}, which now holds this district's archives "
+            "for review.",
+        )
+    return run, True

@@ -209,10 +209,11 @@ def apply_events(
                     total = {**archived}
                     for name, ids in gone.items():
                         total[name] = total.get(name, 0) + len(ids)
-                    reasons = archive_guard(live, total, None) if gone else []
+                    where = f"event {event.id} ({event.type})"
+                    reasons = [f"{where}: {r}" for r in archive_guard(live, total, None)]
                     if event.id == held_id and pending is not None:
-                        reasons = [r.split("): ", 1)[-1] for r in pending.plan.get("reasons", [])]
-                    if reasons:
+                        reasons = list(pending.plan.get("reasons") or [where])
+                    if gone and reasons:
                         raise _Held(event, reasons, gone)  # rolls this event back
                     archived = total
                     for name, ids in gone.items():
@@ -225,7 +226,7 @@ def apply_events(
         counts["events"] = {"count": applied}
         progress(f"event {held.event.id} ({held.event.type}) held for review")
         plan = {
-            "reasons": [f"event {held.event.id} ({held.event.type}): {r}" for r in held.reasons],
+            "reasons": held.reasons,
             "archive": {n: {"count": len(ids), "ids": ids} for n, ids in held.ids.items() if ids},
             "last_event_id": held.event.id,
         }

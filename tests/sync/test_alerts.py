@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from rostering import alerts, tasks
 from rostering.models import District, SyncRun
+from rostering.selectors import held_records
 from tests.sync.conftest import sync
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +133,7 @@ def test_a_held_run_names_what_it_would_archive(cert, clever, ops_mail, mailoutb
     for school in gone:
         clever.world.unshare("schools", school["id"])
     run = sync(cert, expect=SyncRun.Status.NEEDS_REVIEW)
-    held = services_held(run)
+    held = held_records(run=run)
     names, total = held["schools"]
     assert sorted(names) == sorted(s["name"] for s in gone) and total == 2
     assert all(" · " in n for n in held["user_schools"][0])  # associations by their two ends
@@ -142,12 +143,6 @@ def test_a_held_run_names_what_it_would_archive(cert, clever, ops_mail, mailoutb
     client.force_login(User.objects.create_superuser(username="root", password="pw-root-1"))
     page = client.get(reverse("admin:rostering_syncrun_change", args=[run.pk])).content.decode()
     assert f"archive 2 schools: {names[0]}, {names[1]}" in page
-
-
-def services_held(run):
-    from rostering.selectors import held_records
-
-    return held_records(run=run)
 
 
 def _unshare_the_biggest_term(cert, clever, end_date: dt.date) -> dict:
