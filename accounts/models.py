@@ -89,8 +89,13 @@ class User(SyncedFields, AbstractUser):
     # teacher's SIS id, so their first Clever login can link this account (CLEVER_ACCOUNT_MATCHING).
     # db_default: the sync's bulk SQL inserts users without naming this column.
     sis_id = models.TextField(blank=True, default="", db_default="")
-    # The CLEVER_ACCOUNT_MATCHING rule that linked this account (made in our app) to its Clever
-    # user; "" when the sync or a login created it for Clever. db_default: as for sis_id.
+    # For the same accounts: the district's username for the person (Clever's
+    # ``district_username``), when it differs from ours. Matching compares it, or ``username``
+    # when it is empty. db_default: as for sis_id.
+    district_username = models.TextField(blank=True, default="", db_default="")
+    # The CLEVER_ACCOUNT_MATCHING rule (or "manual") that linked this account, made in our app,
+    # to its Clever user; "" when the sync or a login created it for Clever. From then on it is
+    # Clever-managed (source "clever"). db_default: as for sis_id.
     matched_by = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
@@ -107,3 +112,35 @@ class User(SyncedFields, AbstractUser):
     @property
     def display_name(self) -> str:
         return display_name(self.first_name, self.last_name, self.preferred_name)
+
+
+class AccountLink(models.Model):
+    """A link or unlink between an account made in our app and a Clever user: what the matching
+    report and a user's history show. Never edited."""
+
+    class Action(models.TextChoices):
+        LINKED = "linked", "Linked"
+        UNLINKED = "unlinked", "Unlinked"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="link_history")
+    clever_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # sis_id | district_username | email | manual
+    rule = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    # Who did it by hand (None: the sync or a login).
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The account the sync or a login had made for the Clever user, merged into ``user``.
+    merged_from = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["clever_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.user_id} / {self.clever_id} ({self.rule})"

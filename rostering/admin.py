@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from accounts.models import User
+from accounts.services import LinkRefused, user_link_by_hand, user_unlink_by_hand
 from rostering import connections, selectors, services
+from rostering.matching import matching_report
 from rostering.models import District, SyncError, SyncRun
 from rostering.sync.specs import ALL_NAMES
 from rostering.tasks import sync_district
@@ -26,6 +33,7 @@ class DistrictAdmin(admin.ModelAdmin):
         "live_schools",
         "live_sections",
         "live_users",
+        "matching",
     )
     list_filter = ("status",)
     search_fields = ("name", "clever_id")
@@ -67,6 +75,58 @@ class DistrictAdmin(admin.ModelAdmin):
     @admin.display(description="Users", ordering="live_users")
     def live_users(self, obj: District) -> int:
         return obj.live_users
+
+    @admin.display(description="Account matching")
+    def matching(self, obj: District) -> str:
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:rostering_district_matching", args=[obj.pk])
+        return format_html('<a href="{}">Matching report</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.matching_view)
+        return [
+            path("<int:pk>/matching/", view, name="rostering_district_matching"),
+            *super().get_urls(),
+        ]
+
+    def matching_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The district's matching report; POST links or unlinks one account, with a reason."""
+        district = get_object_or_404(District, pk=pk)
+        can_change = request.user.has_perm("accounts.change_user")
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            reason = request.POST.get("reason", "")
+            try:
+                user = get_object_or_404(User, pk=request.POST.get("user", ""))
+                if request.POST.get("action") == "link":
+                    clever_id = request.POST.get("clever_id", "").strip()
+                    user_link_by_hand(
+                        user=user, clever_id=clever_id, reason=reason, actor=request.user
+                    )
+                    self.message_user(
+                        request, f"Linked {user.username} to Clever user {clever_id}."
+                    )
+                else:
+                    user_unlink_by_hand(user=user, reason=reason, actor=request.user)
+                    self.message_user(
+                        request,
+                        f"Unlinked {user.username}; the next sync gives the Clever user an "
+                        "account of their own.",
+                    )
+            except LinkRefused as exc:
+                self.message_user(request, f"Not done: {exc}.", messages.ERROR)
+            return redirect("admin:rostering_district_matching", pk=district.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Account matching: {district.name or district.clever_id}",
+            "opts": self.model._meta,
+            "district": district,
+            "report": matching_report(district=district),
+            "can_change": can_change,
+        }
+        return TemplateResponse(request, "admin/rostering/district/matching.html", context)
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[District]) -> None:

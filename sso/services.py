@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import user_by_clever_id
-from accounts.services import AccountLinkRefused, user_from_clever
+from accounts.services import user_from_clever
 from clever import errors, identity, records, usertypes
 from rostering.connections import district_ensure_connected
 from rostering.roles import user_roles_refresh
@@ -143,12 +143,7 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
     reason = login_block_reason(district=district, user=existing)
     if reason:
         raise LoginFailure("not_launched", f"district {district_id}", reason=reason)
-    try:
-        user = user_from_clever(clever_user=clever_user, district_id=district.pk, existing=existing)
-    except AccountLinkRefused as exc:
-        raise LoginFailure(
-            "account_link_refused", f"user {clever_user.id}", email=exc.email
-        ) from None
+    user = user_from_clever(clever_user=clever_user, district_id=district.pk, existing=existing)
     user_roles_refresh(user=user, clever_user=clever_user)
     return LoginOutcome(user=user, login_type=as_type, reported_type=login_type, district=district)
 

@@ -103,14 +103,6 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         "",
         "Check back after your district's launch date, or ask your school's Clever administrator.",
     ),
-    "account_link_refused": (
-        409,
-        "Your account needs to be linked first",
-        "An account with your email address already exists here, but we can't confirm that "
-        "address belongs to you, so we didn't merge them.",
-        "Ask your school's administrator or our support team to link your Clever login to "
-        "your existing account.",
-    ),
 }
 
 

@@ -15,6 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.matching import CandidateIndex, Claim
+from accounts.selectors import link_candidates
+from accounts.services import claim_of, users_match_local
 from clever import errors
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog, RunResult
@@ -48,13 +51,26 @@ def sync_full(
     """Read the whole roster from ``source`` into ``store``, then merge and archive it."""
     latest_event = "" if run.dry_run else source.latest_event_id()
     record = source.district()
+    # Accounts made in our app that Clever users of this district may match (usually none).
+    candidates = CandidateIndex(link_candidates(district_id=run.district_id))
+    claims: list[Claim] = []
     store.begin()
     try:
         live = store.live_counts()
         keep: dict[str, set[str]] = {}
         for spec in specs.ENTITIES:
-            _read(source, store, spec, keep, errors_log, progress)
-        return _apply(run, store, live, keep, record.name, latest_event, errors_log, progress)
+            _read(source, store, spec, keep, errors_log, progress, candidates, claims)
+        return _apply(
+            run,
+            store,
+            live,
+            keep,
+            record.name,
+            latest_event,
+            errors_log,
+            progress,
+            (claims, candidates),
+        )
     finally:
         store.close()
 
@@ -66,11 +82,15 @@ def _read(
     keep: dict[str, set[str]],
     errors_log: ErrorLog,
     progress: Progress,
+    candidates: CandidateIndex,
+    claims: list[Claim],
 ) -> None:
     total = 0
     where = spec.name
     for batch in source.batches(spec.name):
         where = batch.where
+        if spec is specs.USERS and candidates:
+            claims.extend(c for c in map(claim_of, batch.records) if candidates.touches(c))
         for clever_id, why in batch.rejected:
             # Keep what we hold for it (not archived, not overwritten) and say why.
             errors_log.append((spec.record_type, clever_id, why))
@@ -108,14 +128,17 @@ def _apply(
     latest_event: str,
     errors_log: ErrorLog,
     progress: Progress,
+    matching: tuple[list[Claim], CandidateIndex],
 ) -> RunResult:
     result = RunResult()
     store.keep = keep
     try:
         with transaction.atomic():
+            linked = _match_accounts(run, *matching, errors_log, progress)
             for spec in specs.ENTITIES:
                 result.counts[spec.name] = store.merge_entity(spec, errors_log)
                 progress(f"merged {spec.name}: {_short(result.counts[spec.name])}")
+            result.counts["users"]["linked"] = linked
             for link in specs.LINKS:
                 result.counts[link.name] = store.merge_link(link, errors_log)
                 progress(f"merged {link.name}: {_short(result.counts[link.name])}")
@@ -155,6 +178,26 @@ def _apply(
             "archive": {name: {"count": e["count"]} for name, e in result.plan["archive"].items()},
         }
     return result
+
+
+def _match_accounts(
+    run: SyncRun,
+    claims: list[Claim],
+    candidates: CandidateIndex,
+    errors_log: ErrorLog,
+    progress: Progress,
+) -> int:
+    """Link accounts made in our app to the Clever users they match before the merge creates
+    accounts for them (in the merge's transaction: a dry run or a failure links nothing)."""
+    if not claims:
+        return 0
+    outcome = users_match_local(
+        claims=claims, district_id=run.district_id, run_id=run.pk, index=candidates
+    )
+    for doubt in outcome.doubts:
+        errors_log.append(("user", doubt.clever_id, doubt.message()))
+    progress(f"matched {len(outcome.links)} accounts made in our app to Clever users")
+    return len(outcome.links)
 
 
 def _district_update(district: District, name: str, latest_event: str, status: str) -> None:

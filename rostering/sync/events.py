@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import claim_of, users_match_local
 from clever import data_api, errors, records
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog
@@ -144,6 +145,17 @@ def apply_event(
     rows = spec.to_rows(record)
     if not rows:  # a user with none of the roles we mirror
         return _archive_record(district, spec, clever_id)
+    linked = False
+    if spec is specs.USERS:
+        # Before the merge creates an account for someone we have never seen, as the full sync.
+        matched = users_match_local(
+            claims=[claim_of(record)], district_id=district.pk, run_id=run.pk
+        )
+        for doubt in matched.doubts:
+            log.append(("user", doubt.clever_id, doubt.message()))
+        if matched.links:
+            linked = True
+            _bump(counts, spec.name, "linked", len(matched.links))
     store = OrmStore(district_id=district.pk, run_id=run.pk)
     store.begin()
     store.parents = {spec.name: {clever_id}}
@@ -157,7 +169,9 @@ def apply_event(
             _bump(counts, link.name, key, n)
     for name, n in store.archive({}).items():
         _bump(counts, name, "archived", n)
-    if spec is specs.USERS and client is not None and (merged["restored"] or merged["created"]):
+    # Someone new to the roster (or back): their sections too, which the event does not carry.
+    new = merged["restored"] or merged["created"] or linked
+    if spec is specs.USERS and client is not None and new:
         _sections_of_user_refresh(
             district=district, run=run, client=client, user_id=clever_id, counts=counts, log=log
         )

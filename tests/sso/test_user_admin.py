@@ -32,6 +32,9 @@ def _form(user: User, **changes) -> dict:
         "date_joined_1": "00:00:00",
         "initial-date_joined_0": "2026-01-01",
         "initial-date_joined_1": "00:00:00",
+        # The (read-only) links-to-Clever inline's management form, as the browser sends it.
+        "link_history-TOTAL_FORMS": "0",
+        "link_history-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data

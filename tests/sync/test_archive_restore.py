@@ -227,24 +227,17 @@ def test_local_users_and_locally_edited_fields_survive_a_sync(cert, clever, sett
     molly = User.objects.get(clever_id=MOLLY)
     molly.preferred_name = "Mols"
     molly.save()
+    # An account made in our app that matches no Clever user is never touched by the sync.
+    # (One that matches is linked and Clever-managed from then on: tests/sync/test_matching.py.)
     local = User.objects.create(username="tutor", first_name="Local", district=cert)
-    # An account made in our app and matched to a Clever user keeps its own fields.
-    matched = User.objects.get(clever_id=_record(clever, "users", None)["id"])
-    matched.source = User.Source.LOCAL
-    matched.first_name = "Kept"
-    matched.save()
 
     clever.world.update_record("users", MOLLY, name__first="Molly-Ann")
-    clever.world.update_record("users", matched.clever_id, name__first="Overwritten")
-    clever.world.unshare("users", matched.clever_id)
     sync(cert)
 
     molly.refresh_from_db()
     assert (molly.first_name, molly.preferred_name) == ("Molly-Ann", "Mols")
-    matched.refresh_from_db()
-    assert matched.first_name == "Kept" and matched.archived_at is None
     local.refresh_from_db()
-    assert local.archived_at is None and local.first_name == "Local"
+    assert local.archived_at is None and local.first_name == "Local" and local.clever_id is None
 
 
 def test_a_malformed_record_is_reported_by_id_and_kept_as_it_was(cert, clever):
