@@ -3,9 +3,9 @@ would create a second account, and are Clever-managed from then on."""
 
 from __future__ import annotations
 
-import pytest
 import io
 
+import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
