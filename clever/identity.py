@@ -8,6 +8,7 @@ failures are ``clever.errors`` types (``CleverInvalidGrant`` for a used or expir
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -27,6 +28,8 @@ from clever.errors import (
     IdTokenInvalid,
 )
 from clever.records import IdTokenClaims, Me, TokenResponse, UserRecord, parse_user
+
+logger = logging.getLogger(__name__)
 
 with warnings.catch_warnings():
     # authlib.jose announces its move to joserfc; it is the documented authlib API until 2.0.
@@ -161,7 +164,11 @@ def fetch_user(*, access_token: str, user_id: str, canonical_path: str = "") -> 
     data = body.get("data")
     if not isinstance(data, dict) or not _str(data.get("id")):
         raise CleverPermanentError("no user in Clever's answer", where=where)
-    return parse_user(data, where)
+    notes: list[tuple[str, str, str]] = []
+    record = parse_user(data, where, notes=notes)
+    for *_, problem in notes:
+        logger.warning("%s: %s", where, problem)
+    return record
 
 
 def _cached(key: str, loader: Callable[[], T], *, refresh: bool = False) -> T:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from clever import usertypes
 from clever.errors import CleverMalformedError
@@ -185,10 +185,39 @@ class Page:
 # --- Parsing: field by field, naming the record on any problem ----------------------------------
 
 
-class _Fields:
-    """Reads one raw record's fields, raising CleverMalformedError naming the record."""
+# (record type, Clever ID, what was wrong): values a parser dropped or repaired in a record it
+# kept. The sync reports them with the run's errors.
+Notes = list[tuple[str, str, str]]
 
-    def __init__(self, raw: Any, record_type: str, where: str = "") -> None:
+
+class NoteSink(Protocol):
+    """Where parsers note what they dropped or repaired (a list, or a run's error log)."""
+
+    def append(self, item: tuple[str, str, str], /) -> None: ...
+
+
+# Clever IDs are 24 hex characters; we store up to this many.
+MAX_ID_LENGTH = 64
+
+
+def _bad_id(value: Any) -> str:
+    """Why ``value`` cannot be a Clever ID ("" when it can)."""
+    if not isinstance(value, str) or not value:
+        return f"is not an id (got {value!r:.40})"
+    if len(value) > MAX_ID_LENGTH:
+        return f"is longer than {MAX_ID_LENGTH} characters ({value[:30]!r}...)"
+    if not value.isprintable() or not value.isascii():
+        return f"has characters an id cannot have ({value!r:.40})"
+    return ""
+
+
+class _Fields:
+    """Reads one raw record's fields, raising CleverMalformedError naming the record when it
+    cannot be taken, and noting (``notes``) the values it dropped or repaired when it can."""
+
+    def __init__(
+        self, raw: Any, record_type: str, where: str = "", notes: NoteSink | None = None
+    ) -> None:
         if not isinstance(raw, Mapping):
             raise CleverMalformedError(
                 f"{record_type} record is a {type(raw).__name__}, not an object",
@@ -198,11 +227,20 @@ class _Fields:
         self.raw = raw
         self.record_type = record_type
         self.where = where
+        self.notes = notes
         rid = raw.get("id")
         if not isinstance(rid, str) or not rid:
             raise CleverMalformedError(
-                f"{record_type} record has no id (got {rid!r})",
+                f"{record_type} record has no id (got {rid!r:.40})",
                 record_type=record_type,
+                where=where,
+            )
+        problem = _bad_id(rid)
+        if problem:
+            raise CleverMalformedError(
+                f"{record_type} record id {problem}",
+                record_type=record_type,
+                clever_id=rid[:MAX_ID_LENGTH],
                 where=where,
             )
         self.id = rid
@@ -215,15 +253,37 @@ class _Fields:
             where=self.where,
         )
 
+    def note(self, problem: str) -> None:
+        if self.notes is not None:
+            self.notes.append(
+                (self.record_type, self.id, f"{self.record_type} {self.id}: {problem}")
+            )
+
     def text(self, key: str, source: Mapping[str, Any] | None = None, prefix: str = "") -> str:
         value = (self.raw if source is None else source).get(key)
         if value.__class__ is str:  # the common case, first: this runs millions of times
-            return value
+            if value.isascii() and "\x00" not in value:
+                return value
+            return self._clean(value, prefix + key)
         if value is None:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(f"field {prefix + key!r} should be a string, got {_kind(value)}")
         return str(value)
+
+    def _clean(self, value: str, name: str) -> str:
+        """What we store of a string PostgreSQL cannot hold as sent: NUL characters removed,
+        unpaired surrogates (not characters at all) replaced by U+FFFD; each noted. Other
+        control characters are data and kept."""
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+            self.note(f"field {name!r} had NUL characters; removed")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+            self.note(f"field {name!r} had unpaired surrogates; replaced by U+FFFD")
+        return value
 
     def obj(self, key: str, source: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         value = (self.raw if source is None else source).get(key)
@@ -233,14 +293,32 @@ class _Fields:
             raise self.fail(f"field {key!r} should be an object, got {_kind(value)}")
         return value
 
-    def ids(self, key: str, source: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    def ids(
+        self, key: str, source: Mapping[str, Any] | None = None, prefix: str = ""
+    ) -> tuple[str, ...]:
         value = (self.raw if source is None else source).get(key)
         if value is None:
             return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(f"field {key!r} should be a list of ids, got {value!r:.80}")
+        if not isinstance(value, list):
+            raise self.fail(f"field {prefix + key!r} should be a list of ids, got {_kind(value)}")
+        good = []
+        for item in value:
+            problem = _bad_id(item)
+            if problem:
+                self.note(f"field {prefix + key!r}: an entry {problem}; dropped")
+            else:
+                good.append(item)
         # Order kept (teachers: primary first); duplicates dropped.
-        return tuple(dict.fromkeys(value))
+        return tuple(dict.fromkeys(good))
+
+    def ref(self, key: str, source: Mapping[str, Any] | None = None, prefix: str = "") -> str:
+        """One id field (a section's school, a role's school): "" and noted when malformed."""
+        value = self.text(key, source, prefix)
+        problem = _bad_id(value) if value else ""
+        if problem:
+            self.note(f"field {prefix + key!r} {problem}; dropped")
+            return ""
+        return value
 
     def day(self, key: str) -> date | None:
         value = self.text(key)
@@ -249,11 +327,37 @@ class _Fields:
         try:
             return date.fromisoformat(value[:10])
         except ValueError:
-            raise self.fail(f"field {key!r} is not a date: {value!r:.40}") from None
+            self.note(f"field {key!r} is not a date ({value!r:.40}); stored empty")
+            return None
 
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+# Fields only one of the Data API's list types has (Clever's v3.0 schemas). A record on one
+# type's endpoint carrying another type's and none of its own is not of that type.
+_OWN_FIELDS = {
+    "school": frozenset(
+        {"school_number", "principal", "location", "low_grade", "high_grade", "phone", "state_id"}
+    ),
+    "term": frozenset({"start_date", "end_date"}),
+    "course": frozenset({"number"}),
+    "user": frozenset({"roles", "email"}),
+    "section": frozenset(
+        {"students", "teachers", "teacher", "course", "term_id", "section_number", "period"}
+    ),
+}
+
+
+def foreign_type(raw: Any, record_type: str) -> str:
+    """The other record type ``raw`` is plainly of ("" when it may be a ``record_type``)."""
+    if not isinstance(raw, Mapping) or raw.keys() & _OWN_FIELDS[record_type]:
+        return ""
+    for other, own in _OWN_FIELDS.items():
+        if other != record_type and raw.keys() & own:
+            return other
+    return ""
 
 
 def parse_district(raw: Any) -> DistrictRecord:
@@ -262,9 +366,9 @@ def parse_district(raw: Any) -> DistrictRecord:
     return DistrictRecord(id=f.id, name=f.text("name"))
 
 
-def parse_school(raw: Any, where: str = "") -> SchoolRecord:
+def parse_school(raw: Any, where: str = "", notes: NoteSink | None = None) -> SchoolRecord:
     """A SchoolRecord from a raw /schools item."""
-    f = _Fields(raw, "school", where)
+    f = _Fields(raw, "school", where, notes)
     return SchoolRecord(
         id=f.id,
         name=f.text("name"),
@@ -277,33 +381,33 @@ def parse_school(raw: Any, where: str = "") -> SchoolRecord:
     )
 
 
-def parse_term(raw: Any, where: str = "") -> TermRecord:
+def parse_term(raw: Any, where: str = "", notes: NoteSink | None = None) -> TermRecord:
     """A TermRecord from a raw /terms item."""
-    f = _Fields(raw, "term", where)
+    f = _Fields(raw, "term", where, notes)
     return TermRecord(
         id=f.id, name=f.text("name"), start_date=f.day("start_date"), end_date=f.day("end_date")
     )
 
 
-def parse_course(raw: Any, where: str = "") -> CourseRecord:
+def parse_course(raw: Any, where: str = "", notes: NoteSink | None = None) -> CourseRecord:
     """A CourseRecord from a raw /courses item."""
-    f = _Fields(raw, "course", where)
+    f = _Fields(raw, "course", where, notes)
     return CourseRecord(id=f.id, name=f.text("name"), number=f.text("number"))
 
 
-def parse_section(raw: Any, where: str = "") -> SectionRecord:
+def parse_section(raw: Any, where: str = "", notes: NoteSink | None = None) -> SectionRecord:
     """A SectionRecord from a raw /sections item; teachers primary first."""
-    f = _Fields(raw, "section", where)
+    f = _Fields(raw, "section", where, notes)
     teachers = f.ids("teachers")
-    primary = f.text("teacher")
+    primary = f.ref("teacher")
     if primary and (not teachers or teachers[0] != primary):
         teachers = (primary, *(t for t in teachers if t != primary))
     grade_raw = f.text("grade")
     return SectionRecord(
         id=f.id,
-        school=f.text("school"),
-        course=f.text("course"),
-        term=f.text("term_id"),
+        school=f.ref("school"),
+        course=f.ref("course"),
+        term=f.ref("term_id"),
         name=f.text("name"),
         sis_id=f.text("sis_id"),
         section_number=f.text("section_number"),
@@ -320,9 +424,11 @@ _ROLE_NUMBER_FIELD = {"student": "student_number", "teacher": "teacher_number", 
 ROLE_NAMES = usertypes.ROLES
 
 
-def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -> UserRecord:
+def parse_user(
+    raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES, notes: NoteSink | None = None
+) -> UserRecord:
     """A UserRecord from a raw /users item, keeping only ``roles``."""
-    f = _Fields(raw, "user", where)
+    f = _Fields(raw, "user", where, notes)
     name = f.obj("name")
     raw_roles = f.obj("roles")
     parsed: list[RoleRecord] = []
@@ -340,16 +446,18 @@ def parse_user(raw: Any, where: str = "", roles: tuple[str, ...] = ROLE_NAMES) -
                 raise f.fail("field 'roles.contact.student_relationships' should be a list")
             seen: dict[str, StudentRelationshipRecord] = {}
             for rel in rels:
-                if not isinstance(rel, Mapping) or not isinstance(rel.get("student"), str):
-                    raise f.fail(f"a contact student_relationship has no student: {rel!r:.80}")
+                student = rel.get("student") if isinstance(rel, Mapping) else None
+                if _bad_id(student):
+                    f.note(f"a contact student_relationship has no student ({rel!r:.80}); dropped")
+                    continue
                 seen[rel["student"]] = StudentRelationshipRecord(
                     student=rel["student"],
                     relationship=f.text("relationship", rel),
                     type=f.text("type", rel),
                 )
             relationships = tuple(seen.values())
-        schools = f.ids("schools", data)
-        school = f.text("school", data, prefix)
+        schools = f.ids("schools", data, prefix)
+        school = f.ref("school", data, prefix)
         if school and school not in schools:
             schools = (school, *schools)
         parsed.append(

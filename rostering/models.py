@@ -279,8 +279,9 @@ class ContactRelationship(Membership):
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_relationships"
     )
-    relationship = models.CharField(max_length=32, blank=True)
-    type = models.CharField(max_length=32, blank=True)
+    # Clever's strings, as sent (no length limit of ours).
+    relationship = models.TextField(blank=True)
+    type = models.TextField(blank=True)
 
     class Meta:
         constraints = [

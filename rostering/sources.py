@@ -26,6 +26,8 @@ class Batch:
     records: list[Any]
     # (Clever ID, why) of records named but not readable: kept as they are, never archived.
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # (record type, Clever ID, what) of values dropped or repaired in records that were taken.
+    notes: records.Notes = field(default_factory=list)
 
 
 class RosterSource(Protocol):
@@ -53,13 +55,23 @@ _PATHS = {
 }
 
 
-def record_parsers(roles: tuple[str, ...]) -> dict[str, Callable[[Any, str], Any]]:
+_RECORD_TYPES = {
+    "schools": "school",
+    "terms": "term",
+    "courses": "course",
+    "users": "user",
+    "sections": "section",
+}
+Parser = Callable[[Any, str, records.NoteSink], Any]
+
+
+def record_parsers(roles: tuple[str, ...]) -> dict[str, Parser]:
     """The parser of each record type's raw Clever JSON (users keep only ``roles``)."""
     return {
         "schools": records.parse_school,
         "terms": records.parse_term,
         "courses": records.parse_course,
-        "users": lambda raw, where: records.parse_user(raw, where, roles),
+        "users": lambda raw, where, notes: records.parse_user(raw, where, roles, notes),
         "sections": records.parse_section,
     }
 
@@ -91,16 +103,49 @@ class CleverApiSource:
             return ""
 
     def batches(self, name: str) -> Iterator[Batch]:
-        """Each page of the type's endpoint, parsed; a record with no id fails the page."""
+        """Each page of the type's endpoint, parsed. A record with no id, or of another type,
+        fails the page (and the run: nothing is archived); a record of another district is
+        refused and reported, and a page of nothing else fails."""
         parse = self.parsers[name]
+        record_type = _RECORD_TYPES[name]
         for page in self.client.pages(_PATHS[name]):
             batch = Batch(where=page.where, records=[])
+            foreign: list[tuple[str, str]] = []
+            owners: set[str] = set()
             for position, raw in enumerate(page.items, start=1):
+                other = records.foreign_type(raw, record_type)
+                if other:
+                    raise errors.CleverMalformedError(
+                        f"record {position} is a {other} record, not a {record_type} "
+                        f"(id {str(raw.get('id'))[:40]}): the page is not what {_PATHS[name]} "
+                        "returns",
+                        where=page.where,
+                    )
                 try:
-                    batch.records.append(parse(raw, page.where))
+                    record = parse(raw, page.where, batch.notes)
                 except errors.CleverMalformedError as exc:
                     if not exc.clever_id:
                         exc.message = f"record {position}: {exc.message}"
                         raise
                     batch.rejected.append((exc.clever_id, f"{exc} (record not updated)"))
+                    continue
+                owner = raw.get("district")
+                if isinstance(owner, str) and owner and owner != self.district_id:
+                    owners.add(owner[:40])
+                    foreign.append(
+                        (
+                            record.id,
+                            f"{record_type} {record.id} belongs to district {owner[:40]}, "
+                            "not this one; skipped",
+                        )
+                    )
+                    continue
+                batch.records.append(record)
+            if foreign and not batch.records:
+                raise errors.CleverMalformedError(
+                    f"every record on the page belongs to another district "
+                    f"({', '.join(sorted(owners)[:3])}), not {self.district_id}",
+                    where=page.where,
+                )
+            batch.rejected.extend(foreign)
             yield batch

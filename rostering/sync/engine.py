@@ -91,6 +91,8 @@ def _read(
         where = batch.where
         if spec is specs.USERS and candidates:
             claims.extend(c for c in map(claim_of, batch.records) if candidates.touches(c))
+        for note in batch.notes:
+            errors_log.append(note)
         for clever_id, why in batch.rejected:
             # Keep what we hold for it (not archived, not overwritten) and say why.
             errors_log.append((spec.record_type, clever_id, why))

@@ -91,7 +91,7 @@ def _sections_of_user_refresh(
     for page in client.user_sections(user_id):
         for raw in page.items:
             try:
-                section = parse(raw, page.where)
+                section = parse(raw, page.where, log)
             except errors.CleverMalformedError as exc:
                 log.append(("section", exc.clever_id, f"{exc} (not applied)"))
                 continue
@@ -138,7 +138,7 @@ def apply_event(
         return _archive_record(district, spec, clever_id)
     try:
         parse = record_parsers(tuple(settings.CLEVER_SYNC_USER_ROLES))[spec.name]
-        record = parse(event.object, where)
+        record = parse(event.object, where, log)
     except errors.CleverMalformedError as exc:
         log.append((spec.record_type, clever_id, f"{exc} (event not applied)"))
         return {}
