@@ -214,3 +214,29 @@ def test_the_progress_answers_mention_logins_only_when_people_log_in(settings):
     markdown = _report()
     assert "login" not in _answer(markdown, STORED).lower()
     assert "login" not in _answer(markdown, DELETED).lower()
+
+
+# --- Admin edits: what persists ---------------------------------------------------------------
+
+PERSIST = "If you can do any of the above, will the changes persist?"
+CREATE = "Can a teacher or admin create users who are not managed"
+
+
+def test_the_edit_answers_follow_matching_and_rostering_only(settings):
+    settings.CLEVER_ROSTERING_ONLY = False
+    settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "sis_id"]
+    markdown = _report()
+    persist = _answer(markdown, PERSIST)
+    assert "is never written by the sync or a login, so it persists" in persist
+    assert "persist as they are until account matching links one to a Clever user" in persist
+    assert "a person's name and email until their next login, which rewrites them" in persist
+    assert "unless account matching links one to a Clever user" in _answer(markdown, CREATE)
+
+    settings.CLEVER_ROSTERING_ONLY = True
+    settings.CLEVER_ACCOUNT_MATCHING = ["clever_id"]
+    markdown = _report()
+    persist = _answer(markdown, PERSIST)
+    assert "is never written by the sync, so it persists" in persist
+    assert "Accounts made in our app persist as they are." in persist
+    assert "login" not in persist.lower()
+    assert _answer(markdown, CREATE).endswith("the sync never updates or archives them.")
