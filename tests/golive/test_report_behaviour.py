@@ -240,3 +240,45 @@ def test_the_edit_answers_follow_matching_and_rostering_only(settings):
     assert "Accounts made in our app persist as they are." in persist
     assert "login" not in persist.lower()
     assert _answer(markdown, CREATE).endswith("the sync never updates or archives them.")
+
+
+# --- Rostering only: nothing about logging in -------------------------------------------------
+
+SIGN_IN = re.compile(
+    r"\blog(?:s|ged|ging)?[ -]?in\b|\blogins?\b|\bSSO\b|\bsign(?:s|ed|ing)?[ -]?in\b|"
+    r"Instant Login|Portal|id_token|OpenID|/me\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"CLEVER_EVENTS_CRON": "*/15 * * * *", "CLEVER_APP_ENVIRONMENT": "production"},
+        {
+            "CLEVER_ACCOUNT_MATCHING": ["clever_id"],
+            "CLEVER_SUPPORTED_USER_TYPES": ["teacher", "district_admin"],
+            "CLEVER_OIDC_ENABLED": True,
+            "CLEVER_DISCONNECT_ARCHIVE_DAYS": 0,
+        },
+        {"CLEVER_ACCOUNT_MATCHING": ["clever_id", "email"], "CLEVER_VERIFIED_EMAIL_DOMAINS": []},
+    ],
+)
+def test_the_rostering_only_report_never_says_we_log_anyone_in(settings, overrides):
+    settings.CLEVER_ROSTERING_ONLY = True
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    markdown = _report()
+    answers = dict(re.findall(r"^\*\*(.+?)\*\*\n\n(.+)$", markdown, re.MULTILINE))
+    assert len(answers) >= 29
+    assert {q: a for q, a in answers.items() if SIGN_IN.search(a)} == {}
+    # And it agrees with itself: one story for how users are managed and kept current.
+    assert answers["Does your application use district-app tokens to sync data?"].startswith("Yes")
+    assert "Not applicable: this is a rostering-only integration" in answers[
+        "Does your application need to run a sync to initialize data in the account before "
+        "they can log in?"
+    ]
+    assert answers["Do you support a user type that has more access than teachers?"].startswith(
+        "No. Rostering only"
+    )
