@@ -275,10 +275,13 @@ def test_the_rostering_only_report_never_says_we_log_anyone_in(settings, overrid
     assert {q: a for q, a in answers.items() if SIGN_IN.search(a)} == {}
     # And it agrees with itself: one story for how users are managed and kept current.
     assert answers["Does your application use district-app tokens to sync data?"].startswith("Yes")
-    assert "Not applicable: this is a rostering-only integration" in answers[
-        "Does your application need to run a sync to initialize data in the account before "
-        "they can log in?"
-    ]
+    assert (
+        "Not applicable: this is a rostering-only integration"
+        in answers[
+            "Does your application need to run a sync to initialize data in the account before "
+            "they can log in?"
+        ]
+    )
     assert answers["Do you support a user type that has more access than teachers?"].startswith(
         "No. Rostering only"
     )
