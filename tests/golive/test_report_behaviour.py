@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
+from golive import checklist
 from golive.models import DistrictConnection, LaunchTester
 from golive.report import admin_deletable_types, report_facts, report_markdown
 from rostering.models import SectionStudent, UserRole
@@ -285,3 +289,54 @@ def test_the_rostering_only_report_never_says_we_log_anyone_in(settings, overrid
     assert answers["Do you support a user type that has more access than teachers?"].startswith(
         "No. Rostering only"
     )
+
+
+# --- Events: the report and Celery beat read the same setting ---------------------------------
+
+
+def _started(events_cron: str) -> str:
+    """What a freshly started deployment's beat schedule and report say about events."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "CLEVER_EVENTS_CRON": events_cron})
+    then = (
+        "from django.conf import settings; from golive.report import report_facts; "
+        "entry = settings.CELERY_BEAT_SCHEDULE.get('clever-events'); f = report_facts(); "
+        "print(entry and entry['task'], entry and entry['schedule']._orig_minute, "
+        "f.events and f.events.cron)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {then}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_events_are_scheduled_exactly_when_the_report_says_so():
+    assert _started("") == "None None None"
+    assert _started("*/15 * * * *") == (
+        "rostering.tasks.apply_all_district_events */15 */15 * * * *"
+    )
+
+
+# --- The checklist's words follow the setup too -----------------------------------------------
+
+
+def test_the_redirect_step_names_the_portal_proof_only_when_people_log_in(settings):
+    primary = "https://app.example.com/sso/clever/callback/"
+    settings.ALLOWED_HOSTS = ["app.example.com", "testserver"]
+    settings.CLEVER_REDIRECT_URI = primary
+    settings.CLEVER_REDIRECT_URIS = [primary]
+    settings.CLEVER_ROSTERING_ONLY = False
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "pass"
+    assert "proved only by a login started from the Clever Portal (test logins)" in (
+        outcome.summary
+    )
+    settings.CLEVER_ROSTERING_ONLY = True
+    outcome = checklist.check_redirect_uris()
+    assert outcome.status == "pass" and "login" not in outcome.summary.lower()
