@@ -109,6 +109,31 @@ def check_credentials() -> Outcome:
             evidence,
             settings_fix,
         )
+    # Declaring "production" proves nothing, and Clever's token list cannot tell the apps apart
+    # before go-live (both see only sandbox "#DEMO" districts then). What this deployment can
+    # show is its own history: a client id it logged people in with while declared
+    # "development" is the development app's, whatever CLEVER_DEV_CLIENT_ID says.
+    as_dev = LoginRecord.objects.filter(client_id=client_id, production_credentials=False)
+    last_dev = as_dev.order_by("-created_at").first()
+    if last_dev is not None:
+        when = f"{last_dev.created_at:%Y-%m-%d %H:%M} UTC"
+        evidence.append(
+            f"{as_dev.count()} login(s) with client id {shorten(client_id)} recorded while "
+            f"CLEVER_APP_ENVIRONMENT was 'development', the last {when}"
+        )
+        return Outcome(
+            key,
+            title,
+            FAIL,
+            "CLEVER_CLIENT_ID was used here as the development app: logins with it were "
+            "recorded while CLEVER_APP_ENVIRONMENT was 'development'. Declaring it production "
+            "does not make it the production app.",
+            evidence,
+            "Copy the client id and secret from the production app's Settings page in Clever's "
+            "dashboard (not the development app's) into CLEVER_CLIENT_ID and "
+            "CLEVER_CLIENT_SECRET, and put the development app's client id in "
+            "CLEVER_DEV_CLIENT_ID; then restart and re-check.",
+        )
     try:
         tokens = data_api.list_district_tokens(client_id=client_id, client_secret=secret)
     except errors.CleverUnauthorized:
@@ -151,7 +176,8 @@ def check_credentials() -> Outcome:
         key,
         title,
         PASS,
-        "Production credentials are configured, differ from the development ones and Clever "
+        "Production credentials are configured, differ from the development app's "
+        "(CLEVER_DEV_CLIENT_ID), were never used here while declared development, and Clever "
         "accepts them.",
         evidence,
     )
@@ -248,12 +274,20 @@ def check_redirect_uris() -> Outcome:
             "string and no district in the host or path (we route users to their district after "
             "login); register the same list in Clever's dashboard and in CLEVER_REDIRECT_URIS.",
         )
+    # Settings cannot show what Clever's dashboard lists first: Clever sends Portal and Instant
+    # Login users to its primary URI without a state, so only such a login proves it.
+    proof = (
+        ""
+        if settings.CLEVER_ROSTERING_ONLY
+        else " That Clever sends Portal logins to it is proved only by a login started from the "
+        "Clever Portal (test logins)."
+    )
     return Outcome(
         key,
         title,
         PASS,
         f"{len(uris)} redirect URI(s), all HTTPS; the primary one is our callback and serves "
-        "every district.",
+        f"every district.{proof}",
         evidence,
     )
 
@@ -447,28 +481,40 @@ def check_test_sync() -> Outcome:
             "Fix the production credentials step first. " + fix,
         )
     district_ids = sorted({t.district_id for t in tokens})
+    client_id = settings.CLEVER_CLIENT_ID
     evidence = [f"production app's districts (token list): {len(district_ids)}"]
+    succeeded = SyncRun.objects.filter(
+        district__clever_id__in=district_ids, status=SyncRun.Status.SUCCEEDED, dry_run=False
+    )
+    # Only a run made with the app configured now counts: one made with the development app, or
+    # with production credentials since replaced, proves nothing about this one.
     run = (
-        SyncRun.objects.filter(
-            district__clever_id__in=district_ids,
-            status=SyncRun.Status.SUCCEEDED,
-            dry_run=False,
-        )
+        succeeded.filter(client_id=client_id)
         .select_related("district")
         .order_by("-finished_at", "-created_at")
         .first()
     )
     if run is None:
+        others = succeeded.exclude(client_id=client_id).count()
+        if others:
+            evidence.append(
+                f"{others} successful sync(s) of those districts were made with another client "
+                f"id, not {shorten(client_id)}"
+            )
         return Outcome(
             key,
             title,
             FAIL,
-            "No successful sync of a district connected to the production app.",
+            "No successful sync of a district connected to the production app, made with its "
+            f"client id ({shorten(client_id)}).",
             evidence,
             fix,
         )
     when = run.finished_at or run.created_at
-    evidence.append(f"sync #{run.pk} of {run.district}: succeeded {when:%Y-%m-%d %H:%M} UTC")
+    evidence.append(
+        f"sync #{run.pk} of {run.district} with client id {shorten(client_id)}: succeeded "
+        f"{when:%Y-%m-%d %H:%M} UTC"
+    )
     return Outcome(
         key,
         title,

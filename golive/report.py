@@ -14,16 +14,21 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts import matching
 from clever import endpoints, usertypes
 from rostering.selectors import mirrored_record_types
 from sso.services import supported_user_types
 
-# The rules ``accounts.services.user_match_local`` knows; it skips any other name.
-MATCHING_RULES = ("sis_id", "district_username", "email")
+# The rules account matching knows (``accounts.matching``); it skips any other name.
+MATCHING_RULES = matching.RULES
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,32 @@ class ReportFacts:
     # Account matching after the Clever ID, in order (CLEVER_ACCOUNT_MATCHING).
     matching: tuple[str, ...]
     verified_email_domains: tuple[str, ...]
+    # What ops can delete in the Django admin (plural names; inline rows included), as the
+    # registered admins allow it to a superuser.
+    admin_deletes: tuple[str, ...]
 
     @property
     def email_matching(self) -> bool:
         return "email" in self.matching
+
+
+def admin_deletable_types() -> tuple[str, ...]:
+    """The record types the Django admin lets a superuser delete (inline rows included)."""
+    request = HttpRequest()
+    # An unsaved superuser: has_delete_permission then says only what each admin allows.
+    request.user = get_user_model()(is_active=True, is_staff=True, is_superuser=True)
+    names: dict[str, None] = {}
+    for model in apps.get_models():
+        if not admin.site.is_registered(model):
+            continue
+        model_admin = admin.site.get_model_admin(model)
+        if model_admin.has_delete_permission(request):
+            names[str(model._meta.verbose_name_plural)] = None
+        for inline in model_admin.get_inline_instances(request):
+            # Django's formsets offer a delete box only when both say yes.
+            if inline.can_delete and inline.has_delete_permission(request):
+                names[str(inline.model._meta.verbose_name_plural)] = None
+    return tuple(names)
 
 
 def report_facts() -> ReportFacts:
@@ -149,6 +176,7 @@ def report_facts() -> ReportFacts:
             dict.fromkeys(s for s in settings.CLEVER_ACCOUNT_MATCHING if s in MATCHING_RULES)
         ),
         verified_email_domains=tuple(dict.fromkeys(d for d in domains if d)),
+        admin_deletes=admin_deletable_types(),
     )
 
 

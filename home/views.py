@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -10,8 +11,10 @@ from home import selectors
 def home(request: HttpRequest) -> HttpResponse:
     """Anonymous: the "Log in with Clever" page. Logged in: the home page for their role."""
     user = request.user
+    # Rostering only (Secure Sync without Clever SSO): no one logs in with Clever.
+    landing = {"clever_login": not settings.CLEVER_ROSTERING_ONLY}
     if not user.is_authenticated:
-        return render(request, "home/landing.html")
+        return render(request, "home/landing.html", landing)
     role = selectors.home_role(user=user, login_type=request.session.get(LOGIN_TYPE_SESSION_KEY))
     if role == "teacher":
         cards = selectors.teacher_sections(user=user)
@@ -24,4 +27,4 @@ def home(request: HttpRequest) -> HttpResponse:
     if role == "admin":
         overview = selectors.district_overview(user=user)
         return render(request, "home/home_admin.html", {"overview": overview})
-    return render(request, "home/landing.html")
+    return render(request, "home/landing.html", landing)

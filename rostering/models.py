@@ -77,6 +77,9 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(default=False)
+    # The Clever app (CLEVER_CLIENT_ID) in force when the run started, whose token list gives the
+    # district's tokens: go-live evidence counts only runs made with the app configured now.
+    client_id = models.CharField(max_length=128, blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -143,7 +143,11 @@ def run_execute(
     holds up the district's next sync.
     """
     run = SyncRun.objects.create(
-        district=district, trigger=trigger, dry_run=dry_run, requested_by=requested_by
+        district=district,
+        trigger=trigger,
+        dry_run=dry_run,
+        requested_by=requested_by,
+        client_id=settings.CLEVER_CLIENT_ID,
     )
     alert = True
     try:

@@ -103,6 +103,14 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         "",
         "Check back after your district's launch date, or ask your school's Clever administrator.",
     ),
+    "login_off": (
+        404,
+        "Logging in with Clever is off",
+        "This app uses Clever only to keep school rosters up to date (rostering only), so there "
+        "is no Clever login here.",
+        "Use the way your school gave you to reach Classroom, or ask your school's Clever "
+        "administrator.",
+    ),
 }
 
 
@@ -143,6 +151,8 @@ def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpRespo
 @require_GET
 def login_start(request: HttpRequest) -> HttpResponse:
     """Our "Log in with Clever" button: a one-time state in this session, then Clever."""
+    if settings.CLEVER_ROSTERING_ONLY:
+        return _failure_page(request, LoginFailure("login_off"))
     district_id = request.GET.get("district_id", "")
     flow = flows.flow_start(
         request.session, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
@@ -156,6 +166,9 @@ def login_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     """Clever's redirect back (our primary redirect URI): check, redeem once, log in, go home."""
+    if settings.CLEVER_ROSTERING_ONLY:
+        # Rostering only: no code is redeemed, so no one is logged in with Clever.
+        return _failure_page(request, LoginFailure("login_off"))
     code = request.GET.get("code", "")
     state = request.GET.get("state", "")
     if request.GET.get("error"):

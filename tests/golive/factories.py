@@ -40,9 +40,15 @@ def make_roster(
 
 
 def make_run(
-    district: District, status: str = "succeeded", *, ago: dt.timedelta | None = None
+    district: District,
+    status: str = "succeeded",
+    *,
+    ago: dt.timedelta | None = None,
+    client_id: str = "",
 ) -> SyncRun:
     when = timezone.now() - (ago or dt.timedelta(hours=1))
-    run = SyncRunFactory(district=district, status=status, started_at=when, finished_at=when)
+    run = SyncRunFactory(
+        district=district, status=status, started_at=when, finished_at=when, client_id=client_id
+    )
     SyncRun.objects.filter(pk=run.pk).update(created_at=when)
     return run

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from golive import checklist
 from golive.models import ChecklistRun
+from rostering import connections, services
 from rostering.models import District
 from sso.models import LoginRecord
 from tests.golive.factories import make_district, make_run
@@ -76,6 +77,27 @@ def test_credentials_fail_when_the_environment_is_development(production, settin
     assert "configured with development credentials" in outcome.summary
 
 
+def test_credentials_fail_when_the_client_id_was_used_as_the_development_app(production, settings):
+    # Logins made with this client id while the app declared itself "development".
+    LoginRecord.objects.create(user_type="teacher", client_id=PROD_ID, entry_point="portal")
+    LoginRecord.objects.create(user_type="student", client_id=DEV_ID, production_credentials=True)
+    outcome = checklist.check_credentials()
+    assert outcome.status == "fail"
+    assert outcome.summary.startswith(
+        "CLEVER_CLIENT_ID was used here as the development app: logins with it were recorded "
+        "while CLEVER_APP_ENVIRONMENT was 'development'."
+    )
+    assert (
+        "1 login(s) with client id prod…0042 recorded while CLEVER_APP_ENVIRONMENT was "
+        in (outcome.evidence[-1])
+    )
+    assert "production app's Settings page" in outcome.fix
+    assert production.world.requests == []  # judged before asking Clever
+    # Logins with the development app, or made in production with this id, prove nothing wrong.
+    LoginRecord.objects.filter(client_id=PROD_ID).update(production_credentials=True)
+    assert checklist.check_credentials().status == "pass"
+
+
 def test_credentials_fail_when_the_dev_client_id_is_unknown(production, settings):
     settings.CLEVER_DEV_CLIENT_ID = ""
     outcome = checklist.check_credentials()
@@ -120,25 +142,61 @@ def _production_district(world, name: str = "Certification ISD") -> District:
 def test_test_sync_passes_after_a_sync_of_a_production_app_district(production, settings):
     settings.CLEVER_ROSTERING_ONLY = True
     district = _production_district(production.world)
-    make_run(district, "failed")
+    make_run(district, "failed", client_id=PROD_ID)
     outcome = checklist.check_test_sync()
     assert outcome.status == "fail"
-    assert outcome.summary == "No successful sync of a district connected to the production app."
+    assert outcome.summary == (
+        "No successful sync of a district connected to the production app, made with its client "
+        "id (prod…0042)."
+    )
 
-    run = make_run(district, "succeeded")
+    run = make_run(district, "succeeded", client_id=PROD_ID)
     outcome = checklist.check_test_sync()
     assert outcome.status == "pass"
     assert (
         outcome.summary == "A sync of Certification ISD with the production credentials succeeded."
     )
-    assert any(line.startswith(f"sync #{run.pk} of Certification ISD") for line in outcome.evidence)
+    assert f"sync #{run.pk} of Certification ISD with client id prod…0042: succeeded" in (
+        " ".join(outcome.evidence)
+    )
+
+
+def test_test_sync_counts_only_syncs_made_with_the_current_client_id(production, settings):
+    settings.CLEVER_ROSTERING_ONLY = True
+    district = _production_district(production.world)
+    # Made with the development app, and with production credentials since replaced.
+    make_run(district, "succeeded", client_id=DEV_ID)
+    make_run(district, "succeeded", client_id="prod-client-id-old1")
+    outcome = checklist.check_test_sync()
+    assert outcome.status == "fail"
+    assert "2 successful sync(s) of those districts were made with another client id, not " in (
+        " ".join(outcome.evidence)
+    )
+    make_run(district, "succeeded", client_id=PROD_ID)
+    assert checklist.check_test_sync().status == "pass"
+
+
+def test_a_real_sync_records_the_client_id_it_used(production, settings):
+    settings.CLEVER_ROSTERING_ONLY = True
+    connections.district_connections_refresh()
+    district = District.objects.get(name="Lakeside Charter Schools")
+    assert checklist.check_test_sync().status == "fail"
+    run = services.district_sync(district=district)
+    run.refresh_from_db()
+    assert (run.status, run.client_id) == ("succeeded", PROD_ID)
+    outcome = checklist.check_test_sync()
+    assert outcome.status == "pass", outcome.evidence
+    # The same sync under the next credentials proves nothing about them.
+    settings.CLEVER_CLIENT_ID, settings.CLEVER_CLIENT_SECRET = "prod-client-id-0043", "s2"
+    production.world.register_app("prod-client-id-0043", "s2", [])
+    assert checklist.check_test_sync().status == "fail"
 
 
 def test_test_sync_ignores_districts_the_production_app_is_not_connected_to(production, settings):
     settings.CLEVER_ROSTERING_ONLY = True
-    make_run(make_district("A sandbox district"), "succeeded")
+    make_run(make_district("A sandbox district"), "succeeded", client_id=PROD_ID)
     district = _production_district(production.world)
-    make_run(district, "succeeded")
+    make_run(district, "succeeded", client_id=PROD_ID)
     production.world.disconnect(district.clever_id)
     outcome = checklist.check_test_sync()
     assert outcome.status == "fail"

@@ -140,16 +140,15 @@ def test_the_sync_schedule_changes_the_answers(settings, cron, words, daily):
 def test_the_matching_strategy_changes_the_answer(settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "sis_id"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "in this order (CLEVER_ACCOUNT_MATCHING): SIS id within the same district." in answer
+    assert "by this rule (CLEVER_ACCOUNT_MATCHING): SIS id." in answer
     assert "email" not in answer.lower()
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "email"]
     answer = _answer(_report(), "Does your application match user records")
     assert "(CLEVER_ACCOUNT_MATCHING): email address." in answer and "SIS id" not in answer
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "district_username", "sis_id"]
     answer = _answer(_report(), "Does your application match user records")
-    assert (
-        "district username within the same district; then SIS id within the same district."
-        in answer
+    assert "by these rules in order (CLEVER_ACCOUNT_MATCHING): district username; then SIS id." in (
+        answer
     )
 
 
@@ -157,11 +156,13 @@ def test_verified_email_domains_change_the_answer(settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "email"]
     settings.CLEVER_VERIFIED_EMAIL_DOMAINS = []
     answer = _answer(_report(), "Does your application match user records")
-    assert "in this order (CLEVER_ACCOUNT_MATCHING): email address." in answer
-    assert "so an email match never links an account" in answer
+    assert "by this rule (CLEVER_ACCOUNT_MATCHING): email address." in answer
+    assert "so an email match never links an account; it is listed in the matching report" in (
+        answer
+    )
     settings.CLEVER_VERIFIED_EMAIL_DOMAINS = ["springfield.k12.us", "example.edu"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "Email matches are trusted only for addresses in the verified domains " in answer
+    assert "An email match links only addresses in the verified domains " in answer
     assert "springfield.k12.us, example.edu (CLEVER_VERIFIED_EMAIL_DOMAINS)" in answer
 
 

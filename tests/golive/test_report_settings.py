@@ -150,7 +150,10 @@ def test_rostering_only_answers_never_mention_logins(settings):
     assert "## Administrators" not in markdown
     # Every question outside those two sections is still answered.
     assert len(answers) == len(with_logins) - 6
-    assert _answer(markdown, "Does your application match user records").startswith("No. ")
+    assert _answer(markdown, "Does your application match user records").startswith(
+        "Yes, wherever a Clever user meets our accounts: in the sync, before it creates an "
+        "account for a Clever user it has not seen. "
+    )
     assert _answer(markdown, "Does your application update data upon login").startswith(
         "A batched sync and events: a full sync every day at 03:00 UTC (CLEVER_SYNC_CRON) and "
         "Clever's events every 15 minutes"
@@ -190,18 +193,27 @@ def test_the_production_app_gates_logins_until_launch(settings):
 def test_matching_answers_follow_the_matching_settings(settings):
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "No other matching is configured (CLEVER_ACCOUNT_MATCHING lists none)." in answer
-    assert "in this order" not in answer
+    assert answer.startswith("Only by Clever ID: CLEVER_ACCOUNT_MATCHING lists no other rule")
+    assert "in order" not in answer and "matching report" not in answer
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "nickname", "sis_id"]
     answer = _answer(_report(), "Does your application match user records")
-    assert "(CLEVER_ACCOUNT_MATCHING): SIS id within the same district." in answer
+    assert "(CLEVER_ACCOUNT_MATCHING): SIS id." in answer
     assert "nickname" not in answer
     settings.CLEVER_ACCOUNT_MATCHING = ["clever_id", "email"]
     settings.CLEVER_VERIFIED_EMAIL_DOMAINS = ["@Springfield.k12.us "]
     answer = _answer(_report(), "Does your application match user records")
     assert "verified domains springfield.k12.us (CLEVER_VERIFIED_EMAIL_DOMAINS)" in answer
-    # Either way, the sync's part is said plainly.
-    assert "The sync itself does not match" in answer
+    # Matching runs in the sync as well as at login; conflicts are reported, never linked.
+    assert answer.startswith(
+        "Yes, wherever a Clever user meets our accounts: in the sync, before it creates an "
+        "account for a Clever user it has not seen, and at login, when no account has the "
+        "person's Clever ID yet."
+    )
+    assert "never a staff account" in answer
+    assert "listed in the district's matching report (in the admin, and `python manage.py " in (
+        answer
+    )
+    assert "`python manage.py accounts_import FILE.csv`" in answer
 
 
 def test_supported_types_change_the_administrator_answers(settings):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rostering', '0005_district_stale_alerted_at'),
+        ('rostering', '0006_syncrun_client_id'),
     ]
 
     operations = [
