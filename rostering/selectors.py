@@ -145,7 +145,9 @@ def _sections(district: District) -> Iterator[dict[str, Any]]:
         # A live section lists its live associations; an archived one those it had.
         for model, target in ((SectionTeacher, teachers), (SectionStudent, students)):
             links = model.objects.filter(section_id__in=ids).order_by(
-                *(["position"] if model is SectionTeacher else []), "pk"
+                "section_id",
+                *(["position"] if model is SectionTeacher else []),
+                "user__clever_id",
             )
             for section_id, user_cid, link_archived in links.values_list(
                 "section_id", "user__clever_id", "archived_at"
@@ -174,8 +176,10 @@ def _users(district: District) -> Iterator[dict[str, Any]]:
     for chunk in _chunked(User.objects.filter(district=district)):
         ids = [u.pk for u in chunk]
         roles: dict[int, dict[str, Any]] = defaultdict(dict)
-        for r in UserRole.objects.filter(user_id__in=ids, archived_at__isnull=True).select_related(
-            "school"
+        for r in (
+            UserRole.objects.filter(user_id__in=ids, archived_at__isnull=True)
+            .select_related("school")
+            .order_by("user_id", "role")
         ):
             roles[r.user_id][r.role] = {
                 "sis_id": r.sis_id,
@@ -189,15 +193,18 @@ def _users(district: District) -> Iterator[dict[str, Any]]:
         schools: dict[int, list[str]] = defaultdict(list)
         for user_id, school_cid in (
             UserSchool.objects.filter(user_id__in=ids, archived_at__isnull=True)
-            .order_by("pk")
+            .order_by("user_id", "school__clever_id")
             .values_list("user_id", "school__clever_id")
         ):
             if school_cid not in schools[user_id]:
                 schools[user_id].append(school_cid)
         students: dict[int, list[dict[str, str]]] = defaultdict(list)
-        for c in ContactRelationship.objects.filter(
-            Q(contact_id__in=ids), archived_at__isnull=True
-        ).values("contact_id", "student__clever_id", "relationship", "type"):
+        # Every list in a stable order, so two exports of unchanged data are identical.
+        for c in (
+            ContactRelationship.objects.filter(Q(contact_id__in=ids), archived_at__isnull=True)
+            .order_by("contact_id", "student__clever_id")
+            .values("contact_id", "student__clever_id", "relationship", "type")
+        ):
             students[c["contact_id"]].append(
                 {
                     "id": c["student__clever_id"],

@@ -126,8 +126,7 @@ class OrmStore:
             wanted &= shared
         for chunk in _chunks(sorted(wanted)):
             qs = spec.model.objects.filter(clever_id__in=chunk)
-            if spec.resolve_within_district:
-                qs = qs.filter(district_id=self.district_id)
+            qs = qs.filter(district_id=self.district_id)
             if self.parents is not None:
                 qs = qs.filter(archived_at__isnull=True)
             known.update(qs.values_list("clever_id", "id"))
@@ -172,7 +171,10 @@ class OrmStore:
                 to_create.append(obj)
                 counts["created"] += 1
                 continue
-            if obj.district_id != self.district_id or not spec.is_managed(obj):
+            if obj.district_id != self.district_id:
+                errors.append(spec.other_district(clever_id))
+                continue
+            if not spec.is_managed(obj):
                 counts["unchanged"] += 1
                 continue
             changed = obj.sync_digest != row[1] or any(

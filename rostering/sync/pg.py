@@ -194,29 +194,45 @@ class PostgresStore:
             created = cursor.rowcount
             if created:
                 cursor.execute(f"ANALYZE {spec.table}")
-            self._shared_ids(cursor, spec)
+            elsewhere = []
+            if self._shared_ids(cursor, spec) < self.staged[spec.name]:
+                # Staged records neither in this district nor inserted: another district's rows.
+                cursor.execute(
+                    f"SELECT s.clever_id FROM {source} s JOIN {spec.table} t "
+                    "ON t.clever_id = s.clever_id WHERE t.district_id <> %s LIMIT 1000",
+                    [d],
+                )
+                elsewhere = [row[0] for row in cursor.fetchall()]
+                for clever_id in elsewhere:
+                    errors.append(spec.other_district(clever_id))
         total = self.staged[spec.name]
         return {
             "created": created,
             "updated": updated,
             "restored": restored,
-            "unchanged": max(0, total - created - updated - restored),
+            "unchanged": max(0, total - created - updated - restored - len(elsewhere)),
         }
 
-    def _shared_ids(self, cursor: Any, spec: EntitySpec) -> None:
-        """(clever_id, id) of the rows Clever shares in this run: what references may use."""
+    def _shared_ids(self, cursor: Any, spec: EntitySpec) -> int:
+        """(clever_id, id) of this district's rows Clever shares in this run: what references
+        may use. Returns how many staged records it found (the rest belong to other districts)."""
         ids = _ids(spec.name)
-        scoped = f" AND t.district_id = {int(self.district_id)}" * spec.resolve_within_district
         cursor.execute(f"DROP TABLE IF EXISTS {ids}")
         cursor.execute(
             f"CREATE TEMP TABLE {ids} AS "
             f"SELECT t.clever_id, t.id FROM {spec.table} t "
-            f"JOIN {_stage(spec.name)} s ON s.clever_id = t.clever_id{scoped} "
-            f"UNION ALL SELECT t.clever_id, t.id FROM {spec.table} t "
-            f"WHERE t.clever_id = ANY(%s){scoped}",
-            [sorted(self.keep.get(spec.name, ()))],
+            f"JOIN {_stage(spec.name)} s ON s.clever_id = t.clever_id "
+            "WHERE t.district_id = %s",
+            [self.district_id],
+        )
+        found = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {ids} SELECT t.clever_id, t.id FROM {spec.table} t "
+            "WHERE t.clever_id = ANY(%s) AND t.district_id = %s",
+            [sorted(self.keep.get(spec.name, ())), self.district_id],
         )
         cursor.execute(f"ANALYZE {ids}")
+        return found
 
     def _resolve_entity_refs(self, cursor: Any, spec: EntitySpec, errors: ErrorSink) -> str:
         resolved = _resolved(spec.name)

@@ -94,8 +94,6 @@ class EntitySpec:
     insert_prefixed: dict[str, str] = field(default_factory=dict)
     # Columns a new row sets to the time of the merge.
     insert_now: tuple[str, ...] = ("created_at", "updated_at")
-    # Whether references to this type resolve only to rows of the district being synced.
-    resolve_within_district: bool = True
 
     @property
     def table(self) -> str:
@@ -112,6 +110,15 @@ class EntitySpec:
     def is_managed(self, obj: models.Model) -> bool:
         """Whether the sync may update or archive this existing row."""
         return self.managed is None or getattr(obj, self.managed[0]) == self.managed[1]
+
+    def other_district(self, clever_id: str) -> RecordError:
+        """The error a record we hold for another district is refused with."""
+        return (
+            self.record_type,
+            clever_id,
+            f"{self.record_type} {clever_id} belongs to another district here; not taken "
+            "(one district's sync never changes another's rows)",
+        )
 
     def unknown_ref(self, clever_id: str, ref: Ref, ref_cid: str) -> RecordError:
         """The error a record referring to an unknown or unshared record is reported with."""
@@ -270,8 +277,6 @@ USERS = EntitySpec(
     },
     insert_prefixed={"username": USERNAME_PREFIX},
     insert_now=("date_joined",),
-    # A person's account is one row whatever district last shared them.
-    resolve_within_district=False,
 )
 SECTIONS = EntitySpec(
     "sections",

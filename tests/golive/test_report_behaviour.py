@@ -61,6 +61,7 @@ DELETED = "Is there any case where progress data would be deleted"
 # templates/golive/report/answers/progress/store.md what it holds.
 MODELS = {
     "accounts.user": "what Clever shares (the roster)",
+    "accounts.accountlink": "the links between accounts made in our app before Clever",
     "rostering.district": "what Clever shares (the roster)",
     "rostering.school": "what Clever shares (the roster)",
     "rostering.term": "what Clever shares (the roster)",
