@@ -200,6 +200,10 @@ CLEVER_SYNC_ARCHIVE_MIN_COUNT = env.int("CLEVER_SYNC_ARCHIVE_MIN_COUNT", default
 CLEVER_SYNC_PAGE_SIZE = env.int("CLEVER_SYNC_PAGE_SIZE", default=10000)
 # Upper bound on one district's sync; the broker's visibility timeout is set above it.
 CLEVER_SYNC_MAX_SECONDS = env.int("CLEVER_SYNC_MAX_SECONDS", default=4 * 3600)
+# A running sync writes its heartbeat this often; one silent for the timeout is marked failed
+# (its process died), and its lock may be taken over.
+CLEVER_SYNC_HEARTBEAT_SECONDS = env.int("CLEVER_SYNC_HEARTBEAT_SECONDS", default=15)
+CLEVER_SYNC_HEARTBEAT_TIMEOUT = env.int("CLEVER_SYNC_HEARTBEAT_TIMEOUT", default=120)
 
 # Go-live
 # A rostering-only integration (Secure Sync without Clever SSO): the go-live checklist then asks
@@ -287,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
     "alert-stale-districts": {
         "task": "rostering.tasks.alert_stale_districts",
         "schedule": crontab(minute="29"),
+    },
+    # Runs whose process died (no heartbeat for CLEVER_SYNC_HEARTBEAT_TIMEOUT) are marked failed.
+    "fail-dead-runs": {
+        "task": "rostering.tasks.fail_dead_runs",
+        "schedule": crontab(minute="*/5"),
     },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {

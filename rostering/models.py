@@ -85,6 +85,10 @@ class SyncRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written every CLEVER_SYNC_HEARTBEAT_SECONDS while the run's process lives (from a thread
+    # on its own connection, so a long merge never hides it): a running run whose heartbeat is
+    # older than CLEVER_SYNC_HEARTBEAT_TIMEOUT died, and is marked failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # {"users": {"created": 3, "updated": 1, "unchanged": 9, "archived": 0, "restored": 0}, ...}
     counts = models.JSONField(default=dict, blank=True)

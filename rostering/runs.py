@@ -11,6 +11,8 @@ retry without being told twice.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -38,13 +40,111 @@ MAX_RECORDED_ERRORS = 1000
 _LOCK_NAMESPACE = 0x5C1E
 
 
-@contextmanager
-def district_lock(district_id: int) -> Iterator[bool]:
-    """Hold the district's sync lock if free; yields whether it was taken."""
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a district's lock: the running run (if recorded) and since when."""
+
+    run_id: int | None
+    since: Any  # datetime | None
+    heartbeat: Any  # datetime | None
+    backend_pid: int | None = None  # PostgreSQL: the session holding the advisory lock
+    session_quiet_since: Any = None  # ... and when its last statement began or ended
+
+    def describe(self) -> str:
+        parts = [f"run #{self.run_id}" if self.run_id else "a process"]
+        if self.since:
+            parts.append(f"since {self.since:%Y-%m-%d %H:%M:%S} UTC")
+        if self.heartbeat:
+            parts.append(f"last heartbeat {self.heartbeat:%H:%M:%S} UTC")
+        if self.backend_pid:
+            parts.append(f"database session {self.backend_pid}")
+        return ", ".join(parts)
+
+    def dead_or_stuck(self, now: Any) -> str:
+        """Why the holder may be taken over ("" when it may not)."""
+        timeout = timedelta(seconds=settings.CLEVER_SYNC_HEARTBEAT_TIMEOUT)
+        if self.run_id is None:
+            # A session holds the lock with no run recorded as running (its run was marked
+            # dead): stuck, once it has been quiet as long as a heartbeat may be. (A run just
+            # starting holds the lock a moment before it is marked running.)
+            quiet = self.session_quiet_since
+            if self.backend_pid and quiet and now - quiet > timeout:
+                return (
+                    "its database session has held the lock with no running run since "
+                    f"{quiet:%Y-%m-%d %H:%M:%S} UTC"
+                )
+            return ""
+        beat = self.heartbeat or self.since
+        if beat and now - beat > timeout:
+            return f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC"
+        if self.since and now - self.since > timedelta(seconds=settings.CLEVER_SYNC_MAX_SECONDS):
+            return f"running past CLEVER_SYNC_MAX_SECONDS ({settings.CLEVER_SYNC_MAX_SECONDS} s)"
+        return ""
+
+
+def _holder(district_id: int) -> Holder:
+    run = (
+        SyncRun.objects.filter(district_id=district_id, status=SyncRun.Status.RUNNING)
+        .order_by("-started_at")
+        .values("pk", "started_at", "heartbeat_at")
+        .first()
+    )
+    pid = quiet = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, district_id])
-            taken = bool(cursor.fetchone()[0])
+            cursor.execute(
+                "SELECT l.pid, a.state_change FROM pg_locks l "
+                "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s "
+                "AND l.objid = %s AND l.pid <> pg_backend_pid() LIMIT 1",
+                [_LOCK_NAMESPACE, district_id],
+            )
+            row = cursor.fetchone()
+            pid, quiet = row if row else (None, None)
+    if run is None:
+        return Holder(None, None, None, pid, quiet)
+    return Holder(run["pk"], run["started_at"], run["heartbeat_at"], pid, quiet)
+
+
+def _pg_try_lock(district_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, district_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _take_over(district_id: int, holder: Holder, why: str, by: SyncRun) -> None:
+    """End a dead or stuck holder: its database session (PostgreSQL) and its run record."""
+    logger.warning(
+        "district %s: taking over the sync lock from %s (%s)", district_id, holder.describe(), why
+    )
+    if holder.backend_pid:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [holder.backend_pid])
+    if holder.run_id:
+        SyncRun.objects.filter(pk=holder.run_id, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            failure=SyncRun.Failure.INTERNAL,
+            finished_at=timezone.now(),
+            error=f"Taken over by run #{by.pk}: {why}. Nothing after its last commit was applied.",
+        )
+
+
+@contextmanager
+def district_lock(district_id: int, *, run: SyncRun | None = None) -> Iterator[bool]:
+    """Hold the district's sync lock if free, or if its holder is dead or stuck (then taken
+    over, its run marked failed); yields whether it was taken."""
+    if connection.vendor == "postgresql":
+        taken = _pg_try_lock(district_id)
+        if not taken and run is not None:
+            holder = _holder(district_id)
+            why = holder.dead_or_stuck(timezone.now())
+            if why and holder.backend_pid:
+                _take_over(district_id, holder, why, run)
+                for _ in range(50):  # the terminated session lets go within moments
+                    taken = _pg_try_lock(district_id)
+                    if taken:
+                        break
+                    time.sleep(0.1)
         try:
             yield taken
         finally:
@@ -54,20 +154,83 @@ def district_lock(district_id: int) -> Iterator[bool]:
                         "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, district_id]
                     )
         return
-    # Elsewhere: a conditional UPDATE on the district row is atomic; a lock older than the
-    # longest sync was left by a crashed process and may be taken over.
+    # Elsewhere: a conditional UPDATE on the district row is atomic. The holder renews it with
+    # each heartbeat, so a lock silent for the heartbeat timeout was left by a dead process.
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.CLEVER_SYNC_MAX_SECONDS)
-    taken = bool(
-        District.objects.filter(pk=district_id)
-        .filter(Q(sync_locked_at__isnull=True) | Q(sync_locked_at__lt=stale))
-        .update(sync_locked_at=now)
-    )
+    stale = now - timedelta(seconds=settings.CLEVER_SYNC_HEARTBEAT_TIMEOUT)
+    free = Q(sync_locked_at__isnull=True) | Q(sync_locked_at__lt=stale)
+    taken = bool(District.objects.filter(pk=district_id).filter(free).update(sync_locked_at=now))
+    if not taken and run is not None:
+        holder = _holder(district_id)
+        why = holder.dead_or_stuck(now)
+        if why:
+            _take_over(district_id, holder, why, run)
+            taken = bool(District.objects.filter(pk=district_id).update(sync_locked_at=now))
     try:
         yield taken
     finally:
         if taken:
             District.objects.filter(pk=district_id).update(sync_locked_at=None)
+
+
+class _Heartbeat:
+    """Writes a running run's heartbeat from a thread with its own database connection (so the
+    run's merge transaction never hides it), and renews the SQLite lock's lease."""
+
+    def __init__(self, run: SyncRun) -> None:
+        self.run_id, self.district_id = run.pk, run.district_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"heartbeat-{run.pk}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        try:
+            while not self.stopped.wait(settings.CLEVER_SYNC_HEARTBEAT_SECONDS):
+                self.beat()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def beat(self) -> None:
+        now = timezone.now()
+        try:
+            SyncRun.objects.filter(pk=self.run_id, status=SyncRun.Status.RUNNING).update(
+                heartbeat_at=now
+            )
+            if connection.vendor != "postgresql":
+                District.objects.filter(pk=self.district_id).exclude(sync_locked_at=None).update(
+                    sync_locked_at=now
+                )
+        except DatabaseError as exc:  # e.g. SQLite busy with the run's own write
+            logger.info("heartbeat of run %s not written: %s", self.run_id, exc)
+
+
+def runs_dead_fail(*, district_id: int | None = None) -> int:
+    """Mark failed the running runs whose heartbeat stopped (their process died); how many."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CLEVER_SYNC_HEARTBEAT_TIMEOUT)
+    runs = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at=None, started_at__lt=stale)
+    )
+    if district_id is not None:
+        runs = runs.filter(district_id=district_id)
+    done = 0
+    for run in runs:
+        last = run.heartbeat_at or run.started_at
+        done += SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            failure=SyncRun.Failure.INTERNAL,
+            finished_at=now,
+            error=f"The process stopped at {last:%Y-%m-%d %H:%M:%S} UTC (no heartbeat since). "
+            "Nothing after its last commit was applied; the next run starts afresh.",
+        )
+    return done
 
 
 class ErrorLog:
@@ -150,8 +313,9 @@ def run_execute(
         client_id=settings.CLEVER_CLIENT_ID,
     )
     alert = True
+    runs_dead_fail(district_id=district.pk)
     try:
-        with district_lock(district.pk) as taken:
+        with district_lock(district.pk, run=run) as taken:
             run, alert = _run_locked(run, taken, work, after_failure)
     finally:
         if alert:
@@ -165,19 +329,16 @@ def _run_locked(
     """The run under its lock: (the finished run, whether ops should hear of it)."""
     district = run.district
     if not taken:
-        other = (
-            SyncRun.objects.filter(district=district, status=SyncRun.Status.RUNNING)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        ref = f" (run #{other})" if other else ""
-        error = f"Skipped: another sync of this district is running{ref}."
+        holder = _holder(district.pk).describe()
+        error = f"Skipped: another sync of this district is running ({holder})."
         return _finish(run, SyncRun.Status.SKIPPED, error=error), False
     run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    run.heartbeat_at = run.started_at
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
     log = ErrorLog()
     try:
-        result = work(run, log)
+        with _Heartbeat(run):
+            result = work(run, log)
     except RunRefused as exc:
         failed = _finish(
             run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
@@ -202,9 +363,10 @@ def _run_locked(
         return failed, True
     except Exception as exc:
         logger.exception("Sync run %s of district %s crashed", run.pk, district.clever_id)
-        _finish(
-            run,
-            SyncRun.Status.FAILED,
+        # Unless a later run took it over (and said so): then its session was ended.
+        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=timezone.now(),
             failure=SyncRun.Failure.INTERNAL,
             error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000],
         )

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from clever import errors
-from rostering import alerts, connections, services
+from rostering import alerts, connections, runs, services
 from rostering.models import District, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -101,3 +101,9 @@ def apply_all_district_events() -> int:
     for district_id in ids:
         apply_district_events.delay_on_commit(district_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fail_dead_runs() -> int:
+    """Mark failed the running runs whose heartbeat stopped (their process died)."""
+    return runs.runs_dead_fail()

@@ -178,6 +178,13 @@ def apply_event(
     return {}
 
 
+def _cursor_move(district: District, event_id: str) -> None:
+    """The district's events cursor moves past this event (applied or reported)."""
+    if event_id:
+        district.last_event_id = event_id
+        district.save(update_fields=["last_event_id", "updated_at"])
+
+
 def apply_events(
     *,
     district: District,
@@ -209,31 +216,52 @@ def apply_events(
     try:
         for page in client.events(starting_after=district.last_event_id):
             for raw in page.items:
-                event = records.parse_event(raw, page.where)
-                with transaction.atomic():
-                    gone = apply_event(
-                        district=district,
-                        run=run,
-                        event=event,
-                        counts=counts,
-                        log=log,
-                        client=client,
+                try:
+                    event = records.parse_event(raw, page.where)
+                except errors.CleverMalformedError as exc:
+                    # Reported and passed: one odd event must not block the feed.
+                    log.append(("event", exc.clever_id, f"{exc}; event skipped"))
+                    _cursor_move(district, exc.clever_id)
+                    continue
+                try:
+                    with transaction.atomic():
+                        gone = apply_event(
+                            district=district,
+                            run=run,
+                            event=event,
+                            counts=counts,
+                            log=log,
+                            client=client,
+                        )
+                        # What this pass has archived so far, this event's deletions included.
+                        total = {**archived}
+                        for name, ids in gone.items():
+                            total[name] = total.get(name, 0) + len(ids)
+                        where = f"event {event.id} ({event.type})"
+                        reasons = [f"{where}: {r}" for r in archive_guard(live, total, None)]
+                        if event.id == held_id and pending is not None:
+                            reasons = list(pending.plan.get("reasons") or [where])
+                        if gone and reasons:
+                            raise _Held(event, reasons, gone)  # rolls this event back
+                        archived = total
+                        for name, ids in gone.items():
+                            _bump(counts, name, "archived", len(ids))
+                        _cursor_move(district, event.id)
+                except (_Held, errors.CleverTransientError, errors.CleverUnauthorized):
+                    raise  # held for review, or Clever failing: the run stops before it
+                except Exception as exc:
+                    # This event alone is rolled back, reported and passed; the feed goes on.
+                    logger.exception("event %s of district %s failed", event.id, district.pk)
+                    problem = (
+                        exc.message
+                        if isinstance(exc, errors.CleverError)
+                        else (f"{exc.__class__.__name__}: {exc}")
                     )
-                    # What this pass has archived so far, this event's deletions included.
-                    total = {**archived}
-                    for name, ids in gone.items():
-                        total[name] = total.get(name, 0) + len(ids)
-                    where = f"event {event.id} ({event.type})"
-                    reasons = [f"{where}: {r}" for r in archive_guard(live, total, None)]
-                    if event.id == held_id and pending is not None:
-                        reasons = list(pending.plan.get("reasons") or [where])
-                    if gone and reasons:
-                        raise _Held(event, reasons, gone)  # rolls this event back
-                    archived = total
-                    for name, ids in gone.items():
-                        _bump(counts, name, "archived", len(ids))
-                    district.last_event_id = event.id
-                    district.save(update_fields=["last_event_id", "updated_at"])
+                    log.append(
+                        ("event", event.id, f"event {event.id} ({event.type}): {problem}"[:1500])
+                    )
+                    _cursor_move(district, event.id)
+                    continue
                 applied += 1
             progress(f"{page.where}: {applied} events applied")
     except _Held as held:
