@@ -3,6 +3,7 @@ district's lock is taken over; a skipped run says who holds the lock and since w
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -75,10 +76,8 @@ def test_a_frozen_holder_of_the_lock_is_taken_over(clever, fast, settings):
     try:
         run = services.district_sync(district=district)
     finally:
-        try:
+        with contextlib.suppress(psycopg2.Error):
             frozen.close()
-        except psycopg2.Error:
-            pass
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     stuck.refresh_from_db()
     assert stuck.status == SyncRun.Status.FAILED
