@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.login_sql import row_where
 from accounts.models import User, display_name
+from rostering import csvsource
 from rostering.models import (
     ContactRelationship,
     Course,
@@ -230,11 +231,27 @@ def _users(district: District) -> Iterator[dict[str, Any]]:
 
 def district_export_sections(district: District) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
     """The export's lists in order, each a generator of records (bounded memory)."""
-    yield "schools", _schools(district)
-    yield "terms", _terms(district)
-    yield "courses", _courses(district)
-    yield "sections", _sections(district)
-    yield "users", _users(district)
+    lists = (
+        ("schools", _schools(district)),
+        ("terms", _terms(district)),
+        ("courses", _courses(district)),
+        ("sections", _sections(district)),
+        ("users", _users(district)),
+    )
+    for name, records in lists:
+        yield name, (_with_file_id(records) if district.source == District.Source.CSV else records)
+
+
+def _with_file_id(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A CSV district's records carry ``sis_id``: the file's own id (None where derived)."""
+    for record in records:
+        record["sis_id"] = csvsource.file_id(record["id"])
+        yield record
+
+
+def district_by_reference(value: str) -> District | None:
+    """The district with this Clever ID, or the CSV district with this KEY."""
+    return District.objects.filter(Q(clever_id=value) | Q(csv__key=value)).first()
 
 
 def mirrored_record_types() -> list[str]:
