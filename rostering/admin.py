@@ -10,10 +10,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from rostering import connections, selectors, services
+from rostering import connections, csvadmin, selectors, services
 from rostering.models import District, SyncError, SyncRun
 from rostering.sync.specs import ALL_NAMES
 from rostering.tasks import sync_district
+
+__all__ = ["csvadmin"]  # registers the CSV district pages
 
 
 @admin.register(District)

@@ -278,7 +278,7 @@ def schedule_next(kind: str, at: dt.datetime, now: dt.datetime) -> dt.datetime |
 
 
 def csv_schedule_save(
-    *, district: District, kind: str, at: dt.datetime, schedule: CsvSchedule | None = None
+    *, csv: CsvDistrict, kind: str, at: dt.datetime, schedule: CsvSchedule | None = None
 ) -> CsvSchedule:
     """Create or change a schedule (only while it is pending); its next start is computed."""
     now = timezone.now()
@@ -288,7 +288,7 @@ def csv_schedule_save(
         raise ValueError("A one-off run must be at a future time")
     if schedule is not None and schedule.next_run_at is None:
         raise ValueError("This run already started: it can no longer be changed")
-    schedule = schedule or CsvSchedule(district=district)
+    schedule = schedule or CsvSchedule(csv=csv)
     schedule.kind, schedule.at = kind, at
     schedule.next_run_at = schedule_next(kind, at, now)
     schedule.save()
@@ -312,13 +312,14 @@ def csv_runs_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
     """
     now = now or timezone.now()
     due: list[tuple[int, str]] = []
-    for schedule in CsvSchedule.objects.filter(next_run_at__lte=now).select_related("district"):
+    due_now = CsvSchedule.objects.filter(next_run_at__lte=now).select_related("csv__district")
+    for schedule in due_now:
         following = schedule_next(schedule.kind, schedule.at, now)
         claimed = CsvSchedule.objects.filter(
             pk=schedule.pk, next_run_at=schedule.next_run_at
         ).update(next_run_at=following)
-        if claimed and schedule.district.status == District.Status.CONNECTED:
-            due.append((schedule.district_id, SyncRun.Trigger.SCHEDULED))
+        if claimed and schedule.csv.district.status == District.Status.CONNECTED:
+            due.append((schedule.csv.district_id, SyncRun.Trigger.SCHEDULED))
     quiet = now - dt.timedelta(seconds=settings.CSV_QUIET_SECONDS)
     ready = CsvDistrict.objects.filter(
         files_pending=True,

@@ -404,7 +404,7 @@ class CsvSchedule(models.Model):
         HOURLY = "hourly", "Hourly"
         DAILY = "daily", "Daily"
 
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="csv_schedules")
+    csv = models.ForeignKey(CsvDistrict, on_delete=models.CASCADE, related_name="schedules")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     # Once: this time; hourly: its minute; daily: its hour and minute (UTC).
     at = models.DateTimeField()

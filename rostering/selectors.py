@@ -466,3 +466,19 @@ def rollover_note(*, section_ids: list[int], today: dt.date) -> str:
         f"{top['term__name'] or 'a term'}, which ends on {end:%Y-%m-%d}. Approve once the new "
         "term's sections have arrived."
     )
+
+
+def csv_run_report(run: SyncRun) -> list[str]:
+    """A CSV run's files (name, size, time, rows read / applied / skipped), notes and row errors,
+    as lines (the command's output; the admin shows the same)."""
+    lines = []
+    for entry in run.csv_files.select_related("file").order_by("file__name"):
+        f = entry.file
+        lines.append(
+            f"  {f.name:<16} {f.size:>10} bytes  received {f.received_at:%Y-%m-%d %H:%M:%S}  "
+            f"read {entry.rows_read}, applied {entry.rows_applied}, skipped {entry.rows_skipped}"
+        )
+    lines += [f"  note: {n}" for n in run.csv_notes.values_list("message", flat=True)]
+    errors = run.errors.order_by("pk").values_list("message", flat=True)
+    lines += [f"  row error: {message}" for message in errors[:200]]
+    return lines

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from clever import errors
 from rostering import alerts, connections, csvservices, services
-from rostering.models import District, SyncRun
+from rostering.models import CsvFile, District, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +115,21 @@ def csv_run_due() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def csv_sync_district(district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str:
-    """Run one CSV district's sync from its files (idempotent: the same files merge to the same
-    rows; a run skipped because another holds the district leaves the drop's files pending)."""
+def csv_sync_district(
+    district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED, file_ids: list[int] | None = None
+) -> str:
+    """Run one CSV district's sync from its files (``file_ids``: e.g. an uploaded zip's; else the
+    drop's or a fetch). Idempotent: the same files merge to the same rows; a run skipped because
+    another holds the district leaves the drop's files pending."""
     district = District.objects.filter(
         pk=district_id, status=District.Status.CONNECTED, source=District.Source.CSV
     ).first()
     if district is None:
         return "not a connected CSV district"
-    run = services.district_sync(district=district, trigger=trigger)
+    files = None
+    if file_ids is not None:
+        files = list(CsvFile.objects.filter(district=district, pk__in=file_ids))
+    run = services.district_sync(district=district, trigger=trigger, csv_files=files)
     if run.status == SyncRun.Status.SKIPPED:
         csvservices.csv_drop_pending_again(district=district)
     return run.status

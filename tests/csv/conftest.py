@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from config.celery import app
+
 from rostering import csvfiles, csvservices, services
 from rostering.models import District, SyncRun
 from tests.sync.conftest import sync_store  # noqa: F401 (every test runs on both stores)
@@ -110,6 +112,15 @@ def to_zip(files: dict[str, bytes], folder: str = "") -> bytes:
         for name, data in files.items():
             archive.writestr(folder + name, data)
     return out.getvalue()
+
+
+@pytest.fixture
+def eager():
+    """Celery tasks run in this process, as without a broker."""
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture(autouse=True)
