@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from config.celery import app
-
 from rostering import csvfiles, csvservices, services
 from rostering.models import District, SyncRun
 from tests.sync.conftest import sync_store  # noqa: F401 (every test runs on both stores)
