@@ -302,7 +302,9 @@ def csv_schedule_remove(*, schedule: CsvSchedule) -> None:
     schedule.delete()
 
 
-def csv_runs_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
+def csv_runs_due(
+    *, now: dt.datetime | None = None, drops_only: bool = False
+) -> list[tuple[int, str]]:
     """Claim the CSV runs due now: (district pk, trigger) for each, each claimed once.
 
     Due are schedules whose next start has come, and drops whose files arrived and have been
@@ -313,6 +315,8 @@ def csv_runs_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
     now = now or timezone.now()
     due: list[tuple[int, str]] = []
     due_now = CsvSchedule.objects.filter(next_run_at__lte=now).select_related("csv__district")
+    if drops_only:
+        due_now = due_now.none()  # the SFTP service starts drops; beat runs the schedules
     for schedule in due_now:
         following = schedule_next(schedule.kind, schedule.at, now)
         claimed = CsvSchedule.objects.filter(
