@@ -13,9 +13,12 @@ broker); ``csv_sync KEY`` processes them at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import posixpath
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -194,10 +197,8 @@ async def _watch_quiet(stop: asyncio.Event) -> None:
             await loop.run_in_executor(None, _run_due)
         except Exception:
             logger.exception("SFTP drop: could not start the runs due")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            pass
 
 
 async def serve(
@@ -228,3 +229,36 @@ async def serve(
         watcher.cancel()
         server.close()
         await server.wait_closed()
+
+
+def serve_in_thread(*, host: str, port: int) -> tuple[threading.Thread, Callable[[], None]]:
+    """Serve the drop from a thread of its own (``make run``, tests); (thread, stop). Raises
+    OSError when the port cannot be bound."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            ready = asyncio.Event()
+            task = asyncio.create_task(serve(host=host, port=port, started=ready, stop=stop))
+            done, _ = await asyncio.wait(
+                [task, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            if task in done and task.exception() is not None:
+                failed.append(task.exception())
+            started.set()
+            await task
+
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(main())
+
+    thread = threading.Thread(target=run, name="sftp-drop", daemon=True)
+    thread.start()
+    started.wait(30)
+    if failed:
+        raise OSError(str(failed[0]))
+    return thread, lambda: loop.call_soon_threadsafe(stop.set)

@@ -32,29 +32,9 @@ def drop(settings, eager):
     """Our SFTP drop, serving in a thread on a free loopback port; yields the port."""
     settings.CSV_QUIET_SECONDS = 1
     port = _free_port()
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-
-        async def main() -> None:
-            ready = asyncio.Event()
-            task = asyncio.create_task(
-                sftpdrop.serve(host="127.0.0.1", port=port, started=ready, stop=stop)
-            )
-            await ready.wait()
-            started.set()
-            await task
-
-        loop.run_until_complete(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
+    thread, stop = sftpdrop.serve_in_thread(host="127.0.0.1", port=port)
     yield port
-    loop.call_soon_threadsafe(stop.set)
+    stop()
     thread.join(10)
     connection.close()
 
@@ -156,7 +136,7 @@ class _PasswordServer(asyncssh.SSHServer):
 
 @pytest.fixture
 def district_server(tmp_path):
-    """An SFTP server of a school system (asyncssh), serving tmp_path/remote; yields (port, root)."""
+    """A school system's SFTP server (asyncssh) serving tmp_path/remote; yields (port, folder)."""
     root = tmp_path / "remote"
     (root / "export").mkdir(parents=True)
     port = _free_port()
