@@ -9,7 +9,10 @@ empty database, and a re-sync with no changes. Printed per run: wall time of the
 second (records and associations taken), peak RSS of the sync process, and rows written (from
 PostgreSQL's own counters, not ours). At 100k students the same data is also loaded by a plain
 per-row ``update_or_create`` loop, timed on a subset and extrapolated linearly (said in the
-output), and the ratio is printed.
+output), and the ratio is printed. Then the same files, as a CSV district, are pushed through our
+SFTP drop (``rostering.sftpdrop``, upload timed apart) and processed into the emptied database by
+the same engine: rows per second beside the API sync's, and peak RSS at each size (flat in the
+file size: rows are streamed, only the district's ids are held).
 
 The benchmark uses its own database next to DATABASE_URL's (``<name>_bench``), dropped and
 created afresh: it never touches the database DATABASE_URL names. It refuses to run without
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -112,6 +116,71 @@ def sync_once(base_url: str) -> int:
                 "status": run.status,
                 "error": run.error,
                 "wall": wall,
+                "taken": taken,
+                "rss_mb": _peak_rss_mb(),
+            }
+        ),
+        flush=True,
+    )
+    return 0 if run.status == "succeeded" else 1
+
+
+# --- child: the same district as CSV files through our SFTP drop ---------------------------------
+
+
+def csv_once(folder: Path) -> int:
+    """Push ``folder`` to our SFTP drop (a CSV district) and process it; print figures as JSON."""
+    import asyncio
+    import socket
+
+    os.environ.setdefault("CSV_FILES_ROOT", str(ROOT / "var" / "bench" / "csv-files"))
+    os.environ.setdefault("SFTP_ROOT", str(ROOT / "var" / "bench" / "sftp"))
+    os.environ["CSV_QUIET_SECONDS"] = "3600"  # processed on demand below, timed on its own
+    _setup()
+    import asyncssh
+
+    from rostering import csvservices, services, sftpdrop
+
+    added = csvservices.csv_district_add(key="bench", name="Bench CSV", new_password=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    thread, stop = sftpdrop.serve_in_thread(host="127.0.0.1", port=port)
+
+    async def upload() -> None:
+        async with (
+            asyncssh.connect(
+                "127.0.0.1",
+                port,
+                username="bench",
+                password=added.password,
+                known_hosts=None,
+                agent_path=None,
+            ) as conn,
+            conn.start_sftp_client() as sftp,
+        ):
+            for path in sorted(folder.glob("*.csv")):
+                await sftp.put(str(path), path.name)
+
+    started = time.perf_counter()
+    asyncio.run(upload())
+    upload_s = time.perf_counter() - started
+    started = time.perf_counter()
+    run = services.district_sync(district=added.csv.district)
+    wall = time.perf_counter() - started
+    stop()
+    thread.join(10)
+    counts = {k: v for k, v in run.counts.items() if k != "errors"}
+    taken = sum(
+        c.get("created", 0) + c.get("updated", 0) + c.get("unchanged", 0) for c in counts.values()
+    )
+    print(
+        json.dumps(
+            {
+                "status": run.status,
+                "error": run.error,
+                "wall": wall,
+                "upload": upload_s,
                 "taken": taken,
                 "rss_mb": _peak_rss_mb(),
             }
@@ -403,6 +472,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"rows written {written:,}"
                 )
                 rows.append((students, label, result["wall"], rate, result["rss_mb"], written))
+            _empty_roster(bench_url)
+            shutil.rmtree(ROOT / "var" / "bench" / "csv-files", ignore_errors=True)
+            before = _writes(bench_url)
+            csv_run = _child(["_csv", str(folder)], env)
+            rate = csv_run["taken"] / csv_run["wall"] if csv_run["wall"] else 0
+            label = "CSV via SFTP drop"
+            print(
+                f"  {label:<18} {csv_run['wall']:8.1f} s  {csv_run['taken']:>10,} rows "
+                f"{rate:>10,.0f} rows/s  peak RSS {csv_run['rss_mb']:6.0f} MB  "
+                f"rows written {_writes(bench_url) - before:,}  (upload {csv_run['upload']:.1f} s)"
+            )
+            rows.append((students, label, csv_run["wall"], rate, csv_run["rss_mb"], 0))
             if students == 100_000:
                 _empty_roster(bench_url)
                 loop = _child(["_loop", base_url, str(args.loop_fraction)], env)
@@ -429,6 +510,8 @@ if __name__ == "__main__":
         sys.exit(serve(Path(sys.argv[2])))
     if len(sys.argv) > 1 and sys.argv[1] == "_sync":
         sys.exit(sync_once(sys.argv[2]))
+    if len(sys.argv) > 1 and sys.argv[1] == "_csv":
+        sys.exit(csv_once(Path(sys.argv[2])))
     if len(sys.argv) > 1 and sys.argv[1] == "_loop":
         sys.exit(loop_once(sys.argv[2], float(sys.argv[3])))
     sys.exit(main())

@@ -123,6 +123,29 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# CSV rostering: every roster file received (SFTP drop, fetch, zip) is kept in the "csv_files"
+# storage, so the SFTP service, web and workers need not share a disk. The local filesystem by
+# default; in production point CSV_FILES_STORAGE at django-storages' S3 backend
+# ("storages.backends.s3.S3Storage", configured by its AWS_* settings).
+CSV_FILES_ROOT = Path(env.str("CSV_FILES_ROOT", default=str(VAR_DIR / "csv-files")))
+STORAGES["csv_files"] = {
+    "BACKEND": env.str("CSV_FILES_STORAGE", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": (
+        {"location": str(CSV_FILES_ROOT)}
+        if "FileSystemStorage" in env.str("CSV_FILES_STORAGE", default="FileSystemStorage")
+        else {}
+    ),
+}
+# The SFTP drop (python manage.py sftp_serve): its host key (generated on first start), the
+# service's own folder of per-district upload folders, and how long after the last upload
+# activity a district's files are processed (Clever waits about five minutes).
+SFTP_HOST_KEY_FILE = Path(env.str("SFTP_HOST_KEY_FILE", default=str(VAR_DIR / "sftp_host_key")))
+SFTP_ROOT = Path(env.str("SFTP_ROOT", default=str(VAR_DIR / "sftp")))
+SFTP_PUBLIC_HOST = env.str("SFTP_PUBLIC_HOST", default="127.0.0.1")
+SFTP_PUBLIC_PORT = env.int("SFTP_PUBLIC_PORT", default=2222)
+CSV_QUIET_SECONDS = env.int("CSV_QUIET_SECONDS", default=300)
+# Seconds a connection to a district's SFTP server (fetch, test connection) may take.
+CSV_FETCH_TIMEOUT = env.float("CSV_FETCH_TIMEOUT", default=30.0)
 
 # Cache: Redis in production (CACHE_URL, e.g. redis://127.0.0.1:6379/1); this process's memory
 # when unset. Sessions live in Redis when the cache is Redis (config/session_cache.py), else in
@@ -296,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
     "fail-dead-runs": {
         "task": "rostering.tasks.fail_dead_runs",
         "schedule": crontab(minute="*/5"),
+    },
+    # CSV districts: schedules that are due, and drops quiet for CSV_QUIET_SECONDS, each minute.
+    "csv-due-runs": {
+        "task": "rostering.tasks.csv_run_due",
+        "schedule": crontab(),
     },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {

@@ -16,11 +16,13 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from accounts.services import LinkRefused, user_link_by_hand, user_unlink_by_hand
-from rostering import connections, selectors, services
+from rostering import connections, csvadmin, selectors, services
 from rostering.matching import matching_report
 from rostering.models import District, SyncError, SyncRun
 from rostering.sync.specs import ALL_NAMES
 from rostering.tasks import sync_district
+
+__all__ = ["csvadmin"]  # registers the CSV district pages
 
 
 @admin.register(District)

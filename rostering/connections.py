@@ -121,7 +121,10 @@ def district_connections_refresh() -> ConnectionsRefreshResult:
     for token in tokens:
         _district_upsert_from_token(token, result)
         listed.add(token.district_id)
-    gone = District.objects.filter(status=District.Status.CONNECTED).exclude(clever_id__in=listed)
+    # CSV districts are not in Clever's token list: they are never disconnected by it.
+    gone = District.objects.filter(
+        status=District.Status.CONNECTED, source=District.Source.CLEVER
+    ).exclude(clever_id__in=listed)
     for district in gone:
         district_disconnect(district=district, reason="no longer in Clever's token list")
         result.disconnected.append(district.clever_id)

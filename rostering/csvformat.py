@@ -7,7 +7,9 @@ contacts ride on ``students.csv``: one row per contact, the student's columns re
 
 Parsing collects every problem instead of stopping at the first; each names the file, the line
 (the header is line 1) and the column, e.g. ``sections.csv line 14: Section_id is required``.
-This module knows nothing about the look-alike, the ORM or HTTP.
+``parse_folder`` reads a whole folder for the look-alike; CSV rostering
+(``rostering.csvsource``) streams the same files row by row through ``CsvReader`` and the same
+column rules. This module knows nothing about the look-alike, the ORM or HTTP.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 REQUIRED_FILES = ("schools.csv", "students.csv", "teachers.csv", "sections.csv", "enrollments.csv")
 OPTIONAL_FILES = ("staff.csv",)
@@ -297,13 +299,16 @@ class Roster:
     staff: list[StaffRow]
 
 
-class _File:
+class CsvReader:
     """Reads one CSV file row by row, remembering problems with file, line and column."""
 
-    def __init__(self, name: str, text: str, errors: list[CsvError]) -> None:
+    def __init__(self, name: str, text: str | TextIO, errors: list[CsvError]) -> None:
         self.name = name
         self.errors = errors
-        self._reader = csv.reader(io.StringIO(text, newline=""))
+        # A whole text (the look-alike) or a text stream opened with newline="" (CSV rostering,
+        # which reads files row by row so memory stays flat whatever their size).
+        stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+        self._reader = csv.reader(stream)
         self.header: list[str] = []
         self.index: dict[str, int] = {}
 
@@ -367,7 +372,7 @@ def _opt(row: dict[str, str], column: str) -> str | None:
     return value or None
 
 
-def _required(f: _File, line: int, row: dict[str, str], columns: tuple[str, ...]) -> bool:
+def _required(f: CsvReader, line: int, row: dict[str, str], columns: tuple[str, ...]) -> bool:
     ok = True
     for column in columns:
         if not row.get(column):
@@ -376,7 +381,7 @@ def _required(f: _File, line: int, row: dict[str, str], columns: tuple[str, ...]
     return ok
 
 
-def _date(f: _File, line: int, row: dict[str, str], column: str) -> dt.date | None:
+def _date(f: CsvReader, line: int, row: dict[str, str], column: str) -> dt.date | None:
     """Parse MM/DD/YYYY or YYYY-MM-DD (the two spellings SIS exports use)."""
     value = row.get(column, "")
     if not value:
@@ -391,7 +396,7 @@ def _date(f: _File, line: int, row: dict[str, str], column: str) -> dt.date | No
 
 
 def _choice(
-    f: _File, line: int, row: dict[str, str], column: str, allowed: tuple[str, ...]
+    f: CsvReader, line: int, row: dict[str, str], column: str, allowed: tuple[str, ...]
 ) -> str | None:
     value = row.get(column, "")
     if not value:
@@ -417,7 +422,7 @@ def _decode(path: Path, name: str, errors: list[CsvError]) -> str | None:
         return None
 
 
-def _unique(f: _File, line: int, column: str, value: str, seen: dict[str, int]) -> bool:
+def _unique(f: CsvReader, line: int, column: str, value: str, seen: dict[str, int]) -> bool:
     if value in seen:
         f.error(line, column, f"{column} {value!r} repeats line {seen[value]}")
         return False
@@ -425,7 +430,7 @@ def _unique(f: _File, line: int, column: str, value: str, seen: dict[str, int]) 
     return True
 
 
-def _parse_schools(f: _File) -> list[SchoolRow]:
+def _parse_schools(f: CsvReader) -> list[SchoolRow]:
     out: list[SchoolRow] = []
     if not f.read_header(SCHOOL_REQUIRED):
         return out
@@ -483,7 +488,7 @@ _STUDENT_FIELDS = (
 )
 
 
-def _contact(f: _File, line: int, row: dict[str, str]) -> ContactRow | None:
+def _contact(f: CsvReader, line: int, row: dict[str, str]) -> ContactRow | None:
     if not any(row.get(c) for c in CONTACT_COLUMNS):
         return None
     ok = _required(f, line, row, ("Contact_name", "Contact_type"))
@@ -514,7 +519,7 @@ def _contact(f: _File, line: int, row: dict[str, str]) -> ContactRow | None:
     )
 
 
-def _parse_students(f: _File) -> list[StudentRow]:
+def _parse_students(f: CsvReader) -> list[StudentRow]:
     out: dict[str, StudentRow] = {}
     if not f.read_header(STUDENT_REQUIRED):
         return []
@@ -565,7 +570,7 @@ def _parse_students(f: _File) -> list[StudentRow]:
     return list(out.values())
 
 
-def _parse_teachers(f: _File) -> list[TeacherRow]:
+def _parse_teachers(f: CsvReader) -> list[TeacherRow]:
     out: list[TeacherRow] = []
     if not f.read_header(TEACHER_REQUIRED):
         return out
@@ -593,7 +598,7 @@ def _parse_teachers(f: _File) -> list[TeacherRow]:
     return out
 
 
-def _parse_sections(f: _File) -> list[SectionRow]:
+def _parse_sections(f: CsvReader) -> list[SectionRow]:
     out: list[SectionRow] = []
     if not f.read_header(SECTION_REQUIRED + SECTION_HEADER_REQUIRED):
         return out
@@ -636,7 +641,7 @@ def _parse_sections(f: _File) -> list[SectionRow]:
     return out
 
 
-def _parse_enrollments(f: _File) -> list[EnrollmentRow]:
+def _parse_enrollments(f: CsvReader) -> list[EnrollmentRow]:
     out: list[EnrollmentRow] = []
     if not f.read_header(ENROLLMENT_REQUIRED):
         return out
@@ -658,7 +663,7 @@ def _parse_enrollments(f: _File) -> list[EnrollmentRow]:
     return out
 
 
-def _parse_staff(f: _File) -> list[StaffRow]:
+def _parse_staff(f: CsvReader) -> list[StaffRow]:
     out: list[StaffRow] = []
     if not f.read_header(STAFF_REQUIRED + STAFF_HEADER_REQUIRED):
         return out
@@ -743,9 +748,9 @@ def parse_folder(folder: Path | str) -> Roster:
             continue
         texts[name] = _decode(path, name, errors)
 
-    def parse(name: str, fn: Callable[[_File], list[Any]]) -> list[Any]:
+    def parse(name: str, fn: Callable[[CsvReader], list[Any]]) -> list[Any]:
         text = texts.get(name)
-        return fn(_File(name, text, errors)) if text is not None else []
+        return fn(CsvReader(name, text, errors)) if text is not None else []
 
     roster = Roster(
         schools=parse("schools.csv", _parse_schools),
@@ -759,3 +764,10 @@ def parse_folder(folder: Path | str) -> Roster:
     if errors:
         raise CsvFormatError(errors)
     return roster
+
+
+# The column rules CSV rostering applies row by row (``rostering.csvsource``), by public name.
+required_present = _required
+parse_date = _date
+parse_choice = _choice
+parse_contact = _contact

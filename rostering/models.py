@@ -21,7 +21,15 @@ class District(models.Model):
         CONNECTED = "connected", "Connected"
         DISCONNECTED = "disconnected", "Disconnected"
 
+    class Source(models.TextChoices):
+        """Where the district's roster comes from."""
+
+        CLEVER = "clever", "Clever Data API"
+        CSV = "csv", "CSV files (Clever's SFTP format)"
+
+    # Clever's id; a CSV district's is "csv:<KEY>" (a colon is never in a Clever id).
     clever_id = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CLEVER)
     name = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
     token_ciphertext = models.TextField(blank=True, editable=False)
@@ -294,3 +302,126 @@ class ContactRelationship(Membership):
         constraints = [
             models.UniqueConstraint(fields=["contact", "student"], name="uniq_contact_student")
         ]
+
+
+class CsvDistrict(models.Model):
+    """A district rostered from Clever-format CSV files: its drop login and where files come from.
+
+    Its ``district`` (``source="csv"``) holds the roster like any other; record ids are the files'
+    own, scoped to the district (``rostering.csvsource.scoped_id``).
+    """
+
+    district = models.OneToOneField(District, on_delete=models.CASCADE, related_name="csv")
+    # The district's KEY: its SFTP drop username and what the commands name it by.
+    key = models.SlugField(max_length=40, unique=True)
+    # Our drop: a password hash (never the password) and/or OpenSSH authorized keys.
+    sftp_password_hash = models.CharField(max_length=256, blank=True, editable=False)
+    authorized_keys = models.TextField(blank=True)
+    # Or we fetch from the district's SFTP server; secrets encrypted at rest.
+    fetch_host = models.CharField(max_length=255, blank=True)
+    fetch_port = models.PositiveIntegerField(default=22)
+    fetch_username = models.CharField(max_length=255, blank=True)
+    fetch_password_ciphertext = models.TextField(blank=True, editable=False)
+    fetch_key_ciphertext = models.TextField(blank=True, editable=False)
+    fetch_folder = models.CharField(max_length=1024, blank=True, default=".")
+    # The server's host key, trusted on first contact; a different key later is refused.
+    fetch_host_key = models.TextField(blank=True, editable=False)
+    # The drop's last upload activity, and whether files arrived since the last run took them.
+    last_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
+    files_pending = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "CSV district"
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def fetches(self) -> bool:
+        """Whether files are read from the district's own SFTP server (else: our drop)."""
+        return bool(self.fetch_host)
+
+    @property
+    def fetch_password(self) -> str:
+        return (
+            crypto.decrypt(self.fetch_password_ciphertext) if self.fetch_password_ciphertext else ""
+        )
+
+    @property
+    def fetch_private_key(self) -> str:
+        return crypto.decrypt(self.fetch_key_ciphertext) if self.fetch_key_ciphertext else ""
+
+    def set_fetch_secrets(self, *, password: str = "", private_key: str = "") -> None:
+        self.fetch_password_ciphertext = crypto.encrypt(password) if password else ""
+        self.fetch_key_ciphertext = crypto.encrypt(private_key) if private_key else ""
+
+
+class CsvFile(models.Model):
+    """One roster file as received (drop, fetch or zip), kept through Django's storage API."""
+
+    class Via(models.TextChoices):
+        DROP = "drop", "SFTP drop"
+        FETCH = "fetch", "SFTP fetch"
+        ZIP = "zip", "Zip upload"
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="csv_files")
+    name = models.CharField(max_length=64)  # e.g. "students.csv"
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    # The file's modification time where the sender gave one (fetch: the server's mtime).
+    modified_at = models.DateTimeField(null=True, blank=True)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    storage_name = models.CharField(max_length=512)
+
+    class Meta:
+        ordering = ["-received_at", "name"]
+        indexes = [models.Index(fields=["district", "name", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes, {self.received_at:%Y-%m-%d %H:%M})"
+
+
+class CsvRunFile(models.Model):
+    """A file a run read, with its rows read, applied and skipped."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="csv_files")
+    file = models.ForeignKey(CsvFile, on_delete=models.PROTECT, related_name="runs")
+    rows_read = models.IntegerField(default=0)
+    rows_applied = models.IntegerField(default=0)
+    rows_skipped = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["file__name"]
+
+
+class CsvRunNote(models.Model):
+    """Something a CSV run says in words (e.g. a school's id changed between exports)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="csv_notes")
+    message = models.TextField()
+
+
+class CsvSchedule(models.Model):
+    """When a CSV district runs by itself: once at a time, hourly, or daily; Pending until due."""
+
+    class Kind(models.TextChoices):
+        ONCE = "once", "Once"
+        HOURLY = "hourly", "Hourly"
+        DAILY = "daily", "Daily"
+
+    csv = models.ForeignKey(CsvDistrict, on_delete=models.CASCADE, related_name="schedules")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # Once: this time; hourly: its minute; daily: its hour and minute (UTC).
+    at = models.DateTimeField()
+    # The next start; null once a one-off run started (the schedule is then spent).
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["next_run_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.at:%Y-%m-%d %H:%M}"

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.login_sql import row_where
 from accounts.models import User, display_name
+from rostering import csvsource
 from rostering.models import (
     ContactRelationship,
     Course,
@@ -237,11 +238,27 @@ def _users(district: District) -> Iterator[dict[str, Any]]:
 
 def district_export_sections(district: District) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
     """The export's lists in order, each a generator of records (bounded memory)."""
-    yield "schools", _schools(district)
-    yield "terms", _terms(district)
-    yield "courses", _courses(district)
-    yield "sections", _sections(district)
-    yield "users", _users(district)
+    lists = (
+        ("schools", _schools(district)),
+        ("terms", _terms(district)),
+        ("courses", _courses(district)),
+        ("sections", _sections(district)),
+        ("users", _users(district)),
+    )
+    for name, records in lists:
+        yield name, (_with_file_id(records) if district.source == District.Source.CSV else records)
+
+
+def _with_file_id(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A CSV district's records carry ``sis_id``: the file's own id (None where derived)."""
+    for record in records:
+        record["sis_id"] = csvsource.file_id(record["id"])
+        yield record
+
+
+def district_by_reference(value: str) -> District | None:
+    """The district with this Clever ID, or the CSV district with this KEY."""
+    return District.objects.filter(Q(clever_id=value) | Q(csv__key=value)).first()
 
 
 def mirrored_record_types() -> list[str]:
@@ -456,3 +473,19 @@ def rollover_note(*, section_ids: list[int], today: dt.date) -> str:
         f"{top['term__name'] or 'a term'}, which ends on {end:%Y-%m-%d}. Approve once the new "
         "term's sections have arrived."
     )
+
+
+def csv_run_report(run: SyncRun) -> list[str]:
+    """A CSV run's files (name, size, time, rows read / applied / skipped), notes and row errors,
+    as lines (the command's output; the admin shows the same)."""
+    lines = []
+    for entry in run.csv_files.select_related("file").order_by("file__name"):
+        f = entry.file
+        lines.append(
+            f"  {f.name:<16} {f.size:>10} bytes  received {f.received_at:%Y-%m-%d %H:%M:%S}  "
+            f"read {entry.rows_read}, applied {entry.rows_applied}, skipped {entry.rows_skipped}"
+        )
+    lines += [f"  note: {n}" for n in run.csv_notes.values_list("message", flat=True)]
+    errors = run.errors.order_by("pk").values_list("message", flat=True)
+    lines += [f"  row error: {message}" for message in errors[:200]]
+    return lines

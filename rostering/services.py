@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clever import data_api
-from rostering.models import District, SyncRun
+from rostering import csvservices
+from rostering.models import CsvFile, District, SyncRun
 from rostering.runs import ErrorLog, RunRefused, RunResult, district_lock, run_execute
 from rostering.sources import CleverApiSource
 from rostering.sync import events, specs
@@ -48,12 +49,23 @@ def district_sync(
     dry_run: bool = False,
     requested_by: User | None = None,
     progress: Progress | None = None,
+    csv_files: list[CsvFile] | None = None,
 ) -> SyncRun:
-    """Run one full sync of ``district`` from Clever's Data API, recorded as a SyncRun.
+    """Run one full sync of ``district`` from its roster source, recorded as a SyncRun.
 
-    Never raises for Clever's failures: the run says where it stopped and why, and
-    ``run.retryable`` whether trying again later may help.
+    Clever's Data API, or for a CSV district its files (``csv_files``, else the drop's newest or
+    a fetch: ``rostering.csvservices``). Never raises for the source's failures: the run says
+    where it stopped and why, and ``run.retryable`` whether trying again later may help.
     """
+    if district.source == District.Source.CSV:
+        return csvservices.csv_district_sync(
+            district=district,
+            trigger=trigger,
+            dry_run=dry_run,
+            files=csv_files,
+            requested_by=requested_by,
+            progress=progress,
+        )
 
     def work(run: SyncRun, log: ErrorLog) -> RunResult:
         with _clever_client(district) as client:

@@ -3,7 +3,7 @@
 The sync engine asks a source for one record type at a time and never sees HTTP or files: a
 source yields ``Batch``es of ``clever.records`` types, with the records it could name but not
 read (kept as they are, reported by Clever ID). The Clever Data API is the first source; a
-district's CSV files are the second.
+district's CSV files are the second (``rostering.csvsource.CsvSource``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ class Batch:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     # (record type, Clever ID, what) of values dropped or repaired in records that were taken.
     notes: records.Notes = field(default_factory=list)
+    # Association rows given apart from the records, per type (e.g. "enrollments": CSV files
+    # list them in a file of their own), staged as they are.
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 class RosterSource(Protocol):

@@ -7,8 +7,8 @@ import logging
 from celery import shared_task
 
 from clever import errors
-from rostering import alerts, connections, runs, services
-from rostering.models import District, SyncRun
+from rostering import alerts, connections, csvservices, runs, services
+from rostering.models import CsvFile, District, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ def sync_all_districts() -> int:
     except errors.CleverError as exc:
         # The districts we already hold can still sync; the token list is read again next time.
         logger.warning("Could not refresh district connections: %s", exc)
+    # CSV districts run on their own schedules and drops (csv_run_due).
     ids = list(
-        District.objects.filter(status=District.Status.CONNECTED)
+        District.objects.filter(status=District.Status.CONNECTED, source=District.Source.CLEVER)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -91,6 +92,7 @@ def apply_all_district_events() -> int:
     ids = list(
         District.objects.filter(
             status=District.Status.CONNECTED,
+            source=District.Source.CLEVER,
             sync_runs__status=SyncRun.Status.SUCCEEDED,
             sync_runs__dry_run=False,
         )
@@ -107,3 +109,33 @@ def apply_all_district_events() -> int:
 def fail_dead_runs() -> int:
     """Mark failed the running runs whose heartbeat stopped (their process died)."""
     return runs.runs_dead_fail()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def csv_run_due() -> int:
+    """Enqueue the CSV runs now due (schedules, drops quiet for CSV_QUIET_SECONDS); how many."""
+    due = csvservices.csv_runs_due()
+    for district_id, trigger in due:
+        csv_sync_district.delay_on_commit(district_id, trigger)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def csv_sync_district(
+    district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED, file_ids: list[int] | None = None
+) -> str:
+    """Run one CSV district's sync from its files (``file_ids``: e.g. an uploaded zip's; else the
+    drop's or a fetch). Idempotent: the same files merge to the same rows; a run skipped because
+    another holds the district leaves the drop's files pending."""
+    district = District.objects.filter(
+        pk=district_id, status=District.Status.CONNECTED, source=District.Source.CSV
+    ).first()
+    if district is None:
+        return "not a connected CSV district"
+    files = None
+    if file_ids is not None:
+        files = list(CsvFile.objects.filter(district=district, pk__in=file_ids))
+    run = services.district_sync(district=district, trigger=trigger, csv_files=files)
+    if run.status == SyncRun.Status.SKIPPED:
+        csvservices.csv_drop_pending_again(district=district)
+    return run.status

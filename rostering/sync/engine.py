@@ -109,6 +109,7 @@ def _read(
                 _stage(store, rows)
                 rows, pending = {}, 0
         _stage(store, rows)
+        _stage(store, batch.rows)
         total += len(batch.records) + len(batch.rejected)
         progress(f"{batch.where}: {total} {spec.name} so far")
     duplicate = store.duplicate(spec.name)

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cleverlike.server import start_server
 from cleverlike.world import world
+from rostering import csvservices, sftpdrop
 
 DEFAULT_DEV_REDIRECT_URI = "http://127.0.0.1:8000/sso/clever/callback/"
 
@@ -75,6 +76,9 @@ class Command(BaseCommand):
         """--port and --host."""
         parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+        parser.add_argument(
+            "--sftp-port", type=int, default=2222, help="the CSV SFTP drop's port (2222)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Migrate, load, serve, connect and sync the demo districts, say where to click, block."""
@@ -98,6 +102,9 @@ class Command(BaseCommand):
         try:
             connect_and_sync_demo_districts()
             self._print_where_to_click(host, port, base_url, created)
+            sftp = self._start_sftp_drop(host, options["sftp_port"])
+            self.stdout.write("\n".join(sftp) + "\n")
+            self.stdout.flush()
             while thread.is_alive() and not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
@@ -106,6 +113,28 @@ class Command(BaseCommand):
             httpd.shutdown()
             httpd.server_close()
             self.stdout.write("Stopped.")
+
+    def _start_sftp_drop(self, host: str, port: int) -> list[str]:
+        """The CSV SFTP drop beside the product, and a demo CSV district to push to; what to
+        print (its password only when it was created now)."""
+        try:
+            sftpdrop.serve_in_thread(host=host, port=port)
+        except OSError as exc:
+            return [f"  SFTP drop:          not started on port {port} ({exc}); pass --sftp-port"]
+        added = csvservices.csv_district_add(key="demo-csv", name="Demo CSV District")
+        login = (
+            f"password {added.password} (shown once)"
+            if added.password
+            else "password printed on its first run; a new one: .venv/bin/python manage.py "
+            "csv_district_add demo-csv --new-password"
+        )
+        return [
+            f"  SFTP drop (CSV):    sftp -P {port} demo-csv@{host}   ({login})",
+            "                      put schools.csv students.csv teachers.csv sections.csv "
+            "enrollments.csv [staff.csv];",
+            f"                      processed {settings.CSV_QUIET_SECONDS}s after the last upload, "
+            "or now: .venv/bin/python manage.py csv_sync demo-csv",
+        ]
 
     def _print_where_to_click(
         self, host: str, port: int, base_url: str, created: tuple[str, str] | None

@@ -65,7 +65,11 @@ class Command(BaseCommand):
                 )
             except errors.CleverError as exc:
                 self.stderr.write(f"Could not refresh connections from Clever: {exc}")
-            districts = list(District.objects.filter(status=District.Status.CONNECTED))
+            districts = list(
+                District.objects.filter(
+                    status=District.Status.CONNECTED, source=District.Source.CLEVER
+                )
+            )
             if not districts:
                 self.stdout.write("No connected districts.")
                 return

@@ -1,4 +1,4 @@
-"""python manage.py district_export CLEVER_ID: what we hold for a district, as JSON."""
+"""python manage.py district_export CLEVER_ID|KEY: what we hold for a district, as JSON."""
 
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rostering import selectors
-from rostering.models import District
 
 
 class Command(BaseCommand):
     help = (
         'Print what we hold for a district as JSON: {"district", "schools", "terms", "courses", '
-        '"sections", "users"}, every record with "id" (its Clever ID) and "archived".'
+        '"sections", "users"}, every record with "id" (its Clever ID) and "archived"; a CSV '
+        "district (by its KEY) adds each record's sis_id, the file's own id."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("clever_id", metavar="CLEVER_ID")
+        parser.add_argument("clever_id", metavar="CLEVER_ID|KEY")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        district = District.objects.filter(clever_id=options["clever_id"]).first()
+        district = selectors.district_by_reference(options["clever_id"])
         if district is None:
-            raise CommandError(f"No district with Clever ID {options['clever_id']}.")
+            raise CommandError(f"No district with Clever ID or CSV KEY {options['clever_id']}.")
         # Written record by record so a large district never sits in memory as one document.
         out = self.stdout
         head = json.dumps(selectors.district_export_record(district))
