@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, Error, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -149,10 +149,14 @@ def district_lock(district_id: int, *, run: SyncRun | None = None) -> Iterator[b
             yield taken
         finally:
             if taken:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, district_id]
-                    )
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, district_id]
+                        )
+                except Error as exc:
+                    # The session is gone, and its advisory lock with it.
+                    logger.warning("district %s: lock not released (%s)", district_id, exc)
         return
     # Elsewhere: a conditional UPDATE on the district row is atomic. The holder renews it with
     # each heartbeat, so a lock silent for the heartbeat timeout was left by a dead process.

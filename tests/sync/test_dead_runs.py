@@ -132,3 +132,37 @@ def test_on_sqlite_a_lock_without_heartbeat_is_free(cert, settings):
         sync_locked_at=timezone.now() - timedelta(seconds=600)
     )
     assert sync(cert).status == SyncRun.Status.SUCCEEDED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_clever_sync_losing_the_database_says_so_without_a_traceback(
+    clever, fast, monkeypatch, sync_store
+):
+    if sync_store != "postgres":
+        pytest.skip("the session is dropped while the PostgreSQL store stages a page")
+    from django.core.management import CommandError, call_command
+
+    from rostering.sync import pg
+
+    connections.district_connections_refresh()
+    real_stage = pg.PostgresStore.stage
+
+    def stage(self, name, rows):
+        if name == "users":  # mid-run: the database server drops our session
+            params = connection.get_connection_params()
+            killer = psycopg2.connect(**{k: v for k, v in params.items() if k != "cursor_factory"})
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            killer.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
+            killer.commit()
+            killer.close()
+        return real_stage(self, name, rows)
+
+    monkeypatch.setattr(pg.PostgresStore, "stage", stage)
+    with pytest.raises(CommandError, match="lost the database"):
+        call_command("clever_sync", "--district", CERT)
+    connection.close()
+    run = SyncRun.objects.order_by("-pk").first()
+    assert run.status in (SyncRun.Status.FAILED, SyncRun.Status.RUNNING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import Error as DatabaseError
 
 from clever import errors
 from rostering import connections, services
@@ -75,10 +76,20 @@ class Command(BaseCommand):
                 return
         failed = []
         for district in districts:
-            if options["events"]:
-                failed += self._events(district)
-            else:
-                failed += self._sync(district, dry_run=options["dry_run"])
+            try:
+                if options["events"]:
+                    failed += self._events(district)
+                else:
+                    failed += self._sync(district, dry_run=options["dry_run"])
+            except DatabaseError as exc:
+                # The database went away mid-run: the run's record could not be finished; the
+                # next run (or the five-minute beat task) marks it failed once its heartbeat stops.
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise CommandError(
+                    f"{district.name or district.clever_id}: lost the database "
+                    f"({exc.__class__.__name__}: {first_line}). Nothing after the last commit "
+                    "was applied; run the sync again once the database is back."
+                ) from None
         if failed:
             raise CommandError("; ".join(failed))
 
