@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clever import errors
+from rostering.connections import district_clever_state_save
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog, RunResult
 from rostering.selectors import rollover_note
@@ -48,6 +49,12 @@ def sync_full(
     """Read the whole roster from ``source`` into ``store``, then merge and archive it."""
     latest_event = "" if run.dry_run else source.latest_event_id()
     record = source.district()
+    for problem in record.problems:
+        errors_log.append(("district", record.id, f"{problem} (the district syncs all the same)"))
+    if not run.dry_run:
+        # Kept whatever becomes of the rest of the run: it is what Clever says now (its launch
+        # date gates logins), and reading the roster does not change it.
+        district_clever_state_save(district=run.district, record=record)
     store.begin()
     try:
         live = store.live_counts()
