@@ -36,9 +36,9 @@ CODE_LIFETIME_SECONDS = 60
 ID_TOKEN_LIFETIME_SECONDS = 3600
 REQUEST_LOG_MAX = 100_000
 FAULT_KINDS = ("500", "502", "503", "429", "401", "timeout", "html")
-# Created/updated events are emitted parents first; deletions children first.
 # The fields of Clever's district record tests may set (World.district_state_set).
 DISTRICT_STATE_FIELDS = ("launch_date", "state", "pause_start", "pause_end", "last_sync", "error")
+# Created/updated events are emitted parents first; deletions children first.
 _EVENT_ORDER = ("districts", "schools", "terms", "courses", "users", "sections")
 # The login type a multi-role user gets when no role was chosen.
 LOGIN_ROLE_ORDER = ("student", "teacher", "staff", "district_admin", "contact")
