@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from golive import checklist
+from golive import checklist, selectors
 from golive.models import (
     APPROVED,
     ChecklistRun,
@@ -26,6 +26,7 @@ from golive.models import (
     launch_of,
     state_label,
 )
+from rostering.connections import district_clever_state_refresh
 from rostering.models import District
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 State = DistrictConnection.State
 CLEVER_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+# A login refused as not launched re-reads Clever's district record when the stored one is older
+# than this, so a launch made in Clever's dashboard lets people in within a minute, not at the
+# next nightly sync (and a burst of refused logins costs Clever one request a minute).
+LAUNCH_RECHECK_SECONDS = 60
 
 
 class GoLiveError(Exception):
@@ -65,6 +70,26 @@ def checklist_run(*, by: User | None = None) -> ChecklistRun:
             for position, o in enumerate(outcomes, start=1)
         )
     return run
+
+
+# --- the launch gate ----------------------------------------------------------------------------
+
+
+def launch_gate(*, district: District, user: User | None) -> str | None:
+    """SSO's launch gate: why this login is refused (not launched yet), or None. A refusal first
+    re-reads Clever's district record when ours is older than LAUNCH_RECHECK_SECONDS (GET
+    /v3.0/districts/{id}, stored), so Clever's launch date decides as Clever says it now."""
+    reason = selectors.sso_block_reason(district=district, user=user)
+    if reason is None or district.status != District.Status.CONNECTED:
+        return reason
+    checked = district.clever_state_checked_at
+    if checked is not None and timezone.now() - checked < dt.timedelta(
+        seconds=LAUNCH_RECHECK_SECONDS
+    ):
+        return reason
+    if not district_clever_state_refresh(district=district):
+        return reason
+    return selectors.sso_block_reason(district=district, user=user)
 
 
 # --- district connections -----------------------------------------------------------------------

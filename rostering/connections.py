@@ -69,6 +69,19 @@ def district_clever_state_save(*, district: District, record: records.DistrictRe
     district.save(update_fields=[*CLEVER_STATE_FIELDS, "updated_at"])
 
 
+def district_clever_state_refresh(*, district: District) -> bool:
+    """GET /v3.0/districts/{id} with the district's token and store what Clever says of it;
+    False (and nothing stored) when no token is held or Clever cannot tell us now."""
+    if not district.token_ciphertext:
+        return False
+    token = records.DistrictToken(district_id=district.clever_id, access_token=district.token)
+    record = _district_record(token)
+    if record is None:
+        return False
+    district_clever_state_save(district=district, record=record)
+    return True
+
+
 def _district_record(token: records.DistrictToken) -> records.DistrictRecord | None:
     """GET /v3.0/districts/{id} with the district's token; None when Clever cannot tell us now."""
     try:

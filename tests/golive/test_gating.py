@@ -98,7 +98,7 @@ def test_golive_registers_its_launch_gate_with_sso():
     from sso import gates
 
     # Django readied golive, which added its gate: SSO asks it without importing golive.
-    assert sso_block_reason in gates._gates
+    assert services.launch_gate in gates._gates
 
 
 # --- Clever's launch date decides once read -------------------------------------------------------

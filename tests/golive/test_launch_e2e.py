@@ -133,16 +133,36 @@ def test_launch_now_in_clever_lets_logins_in_after_the_next_sync(production, lau
     student = _first(world, "student")
     assert _clever_login(client, student).status_code == 403
 
-    # Ops press Launch Now in Clever's dashboard: its district record says today from now on,
-    # and we read it at the next sync.
+    # Ops press Launch Now in Clever's dashboard: its district record says today from now on.
     world.district_state_set(CERT, launch_date=timezone.localdate())
-    assert _clever_login(client, student).status_code == 403  # not read yet
+    # Our copy was read less than a minute ago: a refusal does not ask Clever again yet.
+    assert _clever_login(client, student).status_code == 403
     run = district_sync(district=district, trigger=SyncRun.Trigger.MANUAL)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
 
     page = _clever_login(client, student)
     assert page.status_code == 302
     assert _logged_in(client, student)
+
+
+def test_launch_now_in_clever_lets_logins_in_within_a_minute(production, launching, client, clock):
+    world = production.world
+    student = _first(world, "student")
+    world.district_state_set(CERT, launch_date=timezone.localdate())
+    assert _clever_login(client, student).status_code == 403  # read seconds ago: not again yet
+
+    clock.advance(seconds=61)
+    # A refusal now re-reads Clever's district record first, and Clever says launched today.
+    before = len(world.requests)
+    page = _clever_login(client, student)
+    assert page.status_code == 302
+    assert _logged_in(client, student)
+    assert any(p == f"/v3.0/districts/{CERT}" for _, p, _ in world.requests[before:])
+    assert District.objects.get(clever_id=CERT).clever_launch_date == timezone.localdate()
+    # Launched: later logins read nothing from Clever but the login itself.
+    before = len(world.requests)
+    assert _clever_login(client, student).status_code == 302
+    assert not any("/v3.0/districts/" in p for _, p, _ in world.requests[before:])
 
 
 def test_a_past_launch_date_in_clever_lets_in_though_our_note_says_later(
@@ -200,9 +220,8 @@ def test_a_launch_tester_logs_in_before_clevers_launch_date(production, launchin
 
 def test_while_clevers_launch_date_is_unknown_our_note_decides(production, client, staff):
     # Clever's district record cannot be read at the token refresh: its launch date is unknown.
-    production.world.faults.add(f"/v3.0/districts/{CERT}", "503", times=10)
+    production.world.faults.add(f"/v3.0/districts/{CERT}", "503", times=1000)
     district = _connect()
-    production.world.faults.clear()
     assert district.clever_state_checked_at is None and district.status == "connected"
     student = _first(production.world, "student")
 
@@ -215,3 +234,4 @@ def test_while_clevers_launch_date_is_unknown_our_note_decides(production, clien
     services.connection_launch_now(clever_district_id=CERT, by=staff)
     assert _clever_login(client, student).status_code == 302
     assert _logged_in(client, student)
+    production.world.faults.clear()
