@@ -185,6 +185,7 @@ def test_the_production_app_gates_logins_until_launch(settings):
     assert 'see a friendly "not launched yet" page' in steps
     assert "not held back" not in steps
     assert "and logins follow it: before it" in steps
+    assert "at most once a minute, before refusing a login as not launched" in steps
     assert "Until Clever's launch date has been read for a district, the launch ops noted" in steps
     assert (
         "and launched (its launch date in Clever has passed, or they are one of its listed test "
