@@ -88,9 +88,11 @@ def sso_block_reason(*, district: District, user: User | None) -> str | None:
     ):
         return None
     if launch.date is not None and launch.date > today:
+        # Only Clever's launch date says when Clever shows the app in the Portal.
+        where = "here and from the Clever Portal" if launch.from_clever else "here"
         return (
             f"This app launches for {name} on {_long_date(launch.date)}. From then on you can "
-            "log in here and from the Clever Portal."
+            f"log in {where}."
         )
     return (
         f"This app hasn't launched for {name} yet. Your school will let you know when it's "
