@@ -246,11 +246,7 @@ class DataApiClient:
         body = self._api.get_json(path, where=where)
         if not isinstance(body, Mapping):
             raise CleverMalformedError("the response is not an object", where=where)
-        try:
-            return parse_district(body.get("data"))
-        except CleverMalformedError as exc:
-            exc.where = where
-            raise
+        return parse_district(body.get("data"), where)
 
     def pages(self, path: str, **params: Any) -> Iterator[Page]:
         """GET a list endpoint page by page (limit=CLEVER_SYNC_PAGE_SIZE), raw items."""

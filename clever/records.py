@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from clever import usertypes
@@ -65,10 +65,27 @@ class DistrictToken:
     scopes: tuple[str, ...] = ()
 
 
+# Clever's district ``state`` values (its SIS sync to Clever): pending = the district must fix
+# something, error = Clever must, paused = the district shows last year's data (pause window).
+DISTRICT_STATES = ("running", "pending", "error", "paused", "success")
+
+
 @dataclass(frozen=True, slots=True)
 class DistrictRecord:
+    """What ``GET /v3.0/districts/{id}`` says of a district: its name, launch and SIS sync."""
+
     id: str
     name: str
+    # The day Clever shows the app to the district's users (set in Clever's dashboard).
+    launch_date: date | None = None
+    state: str = ""  # one of DISTRICT_STATES, "" when Clever sent none
+    pause_start: datetime | None = None
+    pause_end: datetime | None = None
+    # Clever's last sync of the district's SIS, and the error it reported.
+    last_sync: datetime | None = None
+    error: str = ""
+    # Optional fields Clever sent malformed: stored empty, each reported here ("field: why").
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,10 +377,51 @@ def foreign_type(raw: Any, record_type: str) -> str:
     return ""
 
 
-def parse_district(raw: Any) -> DistrictRecord:
-    """A DistrictRecord from a raw /districts item."""
-    f = _Fields(raw, "district")
-    return DistrictRecord(id=f.id, name=f.text("name"))
+def _moment(value: str) -> datetime:
+    """A Clever timestamp (``YYYY-MM-DDTHH:MM:SS.SSSZ``) as an aware datetime (UTC if naive)."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_district(raw: Any, where: str = "") -> DistrictRecord:
+    """A DistrictRecord from a raw /districts item; a malformed optional field is left empty and
+    named in ``problems`` (the district's record is never refused for one)."""
+    f = _Fields(raw, "district", where)
+    problems: list[str] = []
+
+    def read(key: str, convert: Any, empty: Any, what: str = "") -> Any:
+        value = f.raw.get(key)
+        if value is None or value == "":
+            return empty
+        if not isinstance(value, str):
+            problems.append(f"field {key!r} should be a string, got {_kind(value)}; stored empty")
+            return empty
+        try:
+            return convert(value)
+        except ValueError:
+            problems.append(f"field {key!r} is not {what}: {value!r:.40}; stored empty")
+            return empty
+
+    def state(value: str) -> str:
+        if value not in DISTRICT_STATES:
+            raise ValueError(value)
+        return value
+
+    def day(value: str) -> date:
+        return date.fromisoformat(value[:10])
+
+    timestamp = "a timestamp (YYYY-MM-DDTHH:MM:SS.SSSZ)"
+    return DistrictRecord(
+        id=f.id,
+        name=read("name", str, ""),
+        launch_date=read("launch_date", day, None, "a date (YYYY-MM-DD)"),
+        state=read("state", state, "", f"one of Clever's states ({', '.join(DISTRICT_STATES)})"),
+        pause_start=read("pause_start", _moment, None, timestamp),
+        pause_end=read("pause_end", _moment, None, timestamp),
+        last_sync=read("last_sync", _moment, None, timestamp),
+        error=read("error", str, ""),
+        problems=tuple(problems),
+    )
 
 
 def parse_school(raw: Any, where: str = "", notes: NoteSink | None = None) -> SchoolRecord:

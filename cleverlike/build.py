@@ -172,12 +172,12 @@ def build_district(key: str, roster: Roster, meta: dict[str, Any], now: dt.datet
         "portal_url": meta.get("portal_url", f"https://clever.com/in/{key}"),
         "login_methods": meta.get("login_methods", ["clever"]),
         "state": meta.get("state", "success"),
-        "last_sync": ts,
-        "error": "",
+        "last_sync": meta.get("last_sync", ts),
+        "error": meta.get("error", ""),
         "mdr_number": meta.get("mdr_number"),
         "nces_id": meta.get("nces_id"),
-        "pause_start": None,
-        "pause_end": None,
+        "pause_start": meta.get("pause_start"),
+        "pause_end": meta.get("pause_end"),
     }
     rec["districts"][did] = district
 

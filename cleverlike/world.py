@@ -36,6 +36,8 @@ CODE_LIFETIME_SECONDS = 60
 ID_TOKEN_LIFETIME_SECONDS = 3600
 REQUEST_LOG_MAX = 100_000
 FAULT_KINDS = ("500", "502", "503", "429", "401", "timeout", "html")
+# The fields of Clever's district record tests may set (World.district_state_set).
+DISTRICT_STATE_FIELDS = ("launch_date", "state", "pause_start", "pause_end", "last_sync", "error")
 # Created/updated events are emitted parents first; deletions children first.
 _EVENT_ORDER = ("districts", "schools", "terms", "courses", "users", "sections")
 # The login type a multi-role user gets when no role was chosen.
@@ -447,6 +449,33 @@ class World:
                 d.name = obj.get("name", d.name)
             if clever_id not in d.unshared[record_type]:
                 self._emit(d, record_type, "updated", raw, changed)
+            return obj
+
+    def district_state_set(self, district_id: str, **fields: Any) -> dict[str, Any]:
+        """Set what Clever's district record says of its launch and SIS sync (``launch_date``,
+        ``state``, ``pause_start``, ``pause_end``, ``last_sync``, ``error``), as a district's
+        or the app partner's changes in Clever's dashboard would; dates and datetimes are
+        spelled as Clever does, None is served as null, any other value as given (so tests can
+        send malformed ones). Emits districts.updated."""
+        unknown = sorted(set(fields) - set(DISTRICT_STATE_FIELDS))
+        if unknown:
+            raise KeyError(f"not a district state field: {', '.join(unknown)}")
+        with self._lock:
+            d = self.district(district_id)
+            obj = json.loads(d.records["districts"][d.id])
+            changed = {}
+            for name, value in fields.items():
+                if isinstance(value, dt.datetime):
+                    value = timestamp(value)
+                elif isinstance(value, dt.date):
+                    value = value.isoformat()
+                if obj.get(name) != value or name not in obj:
+                    changed[name] = obj.get(name)
+                obj[name] = value
+            if changed:
+                raw = dumps(obj)
+                d.records["districts"][d.id] = raw
+                self._emit(d, "districts", "updated", raw, changed)
             return obj
 
     # --- reading ------------------------------------------------------------------------------

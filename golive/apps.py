@@ -7,8 +7,8 @@ class GoliveConfig(AppConfig):
     name = "golive"
 
     def ready(self) -> None:
-        from golive.selectors import sso_block_reason
+        from golive.services import launch_gate
         from sso.gates import login_gate_register
 
         # Launch gates SSO (never Secure Sync): SSO asks its gates; golive adds this one.
-        login_gate_register(sso_block_reason)
+        login_gate_register(launch_gate)

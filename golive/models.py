@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -59,12 +60,15 @@ class CheckResult(models.Model):
 
 
 class DistrictConnection(models.Model):
-    """A district's connection with our Clever app, from request or invite to launch.
+    """What ops noted of a district's go-live, from request or invite to launch.
 
-    ``state`` is what ops decided; the linked ``rostering.District`` says whether Clever's token
-    list currently holds the district (connected) or not (disconnected). ``effective_state``
-    combines both with the launch date: a connected district is launched from that date on
-    (``launched`` is never stored; rows from before this rule may still hold it).
+    Every one of these steps happens in Clever's dashboard (approving a request, inviting a
+    district, setting or bringing forward its launch date); ``state`` and ``launch_date`` are
+    ops' notes of them, and connect or launch nothing. What Clever has done is read from
+    Clever: the linked ``rostering.District`` says whether Clever's token list holds the
+    district (connected) or not (disconnected), and its ``clever_launch_date`` is the launch date
+    Clever's district record gives. ``effective_state`` combines them (``launch_of`` says which
+    launch date decides).
     """
 
     class State(models.TextChoices):
@@ -84,8 +88,11 @@ class DistrictConnection(models.Model):
         on_delete=models.SET_NULL,
         related_name="connection",
     )
+    # "connected" here means ops noted the request approved in Clever's dashboard; the district
+    # is connected only once Clever's token list holds it (effective_state).
     state = models.CharField(max_length=16, choices=State.choices)
-    # The day users get the app in the Clever Portal and may log in (UTC date).
+    # Ops' note of the launch date set in Clever's dashboard (UTC date). Logins follow Clever's
+    # own launch date once we have read it; this note decides only until then (launch_of).
     launch_date = models.DateField(null=True, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     launched_by = models.ForeignKey(
@@ -107,27 +114,62 @@ class DistrictConnection(models.Model):
     def __str__(self) -> str:
         return self.name or self.clever_district_id
 
-    def effective_state(self, *, today: dt.date, district_status: str | None = None) -> str:
-        """The state ops see: the decision, corrected by Clever's token list and the date."""
-        if district_status is None and self.district_id is not None:
-            district_status = self.district.status
-        if district_status == District.Status.DISCONNECTED:
+    def effective_state(self, *, today: dt.date, district: District | None) -> str:
+        """The state ops see: their notes, corrected by what Clever says. ``district``: the
+        rostering district (None when Clever's token list has never held it)."""
+        if district is None:
+            if self.state in (self.State.CONNECTED, self.State.LAUNCHED):
+                # Approved in Clever's dashboard (so ops noted), but no token yet: not connected.
+                return APPROVED
+            return self.state
+        if district.status == District.Status.DISCONNECTED:
             return self.State.DISCONNECTED
-        state = self.state
-        if district_status == District.Status.CONNECTED and state in (
-            self.State.REQUESTED,
-            self.State.INVITED,
-            self.State.DECLINED,
-            self.State.DISCONNECTED,
-        ):
-            # The district is in Clever's token list: it connected, whatever we last decided.
-            state = self.State.CONNECTED
-        if state == self.State.CONNECTED and self.launch_date and self.launch_date <= today:
-            state = self.State.LAUNCHED
-        return state
+        # The district is in Clever's token list: it connected, whatever we last noted.
+        launch = launch_of(district=district, connection=self, today=today)
+        return self.State.LAUNCHED if launch.launched else self.State.CONNECTED
 
-    def launch_date_passed(self, *, today: dt.date) -> bool:
-        return self.launch_date is not None and self.launch_date <= today
+
+# A request ops noted as approved in Clever's dashboard, whose token Clever's list does not hold
+# yet (shown, never stored: its row holds "connected").
+APPROVED = "approved"
+STATE_LABELS = {
+    **dict(DistrictConnection.State.choices),
+    APPROVED: "Approved in Clever (no token yet)",
+}
+
+
+def state_label(state: str) -> str:
+    """How a go-live state reads on the page."""
+    return STATE_LABELS.get(state, state)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The launch date that decides a district's logins, and whose it is."""
+
+    date: dt.date | None
+    # True: Clever's (its district record's launch_date); False: ops' note (the fallback).
+    from_clever: bool
+    launched: bool
+
+
+def launch_of(
+    *, district: District | None, connection: DistrictConnection | None, today: dt.date
+) -> Launch:
+    """Clever's launch date decides when we have read it (``District.clever_launch_date``);
+    until then (never read, or Clever gave none we could read) ops' note decides, as before
+    Clever's was read: launched from our launch date on."""
+    if district is not None and district.clever_launch_date is not None:
+        clever = district.clever_launch_date
+        return Launch(date=clever, from_clever=True, launched=clever <= today)
+    if connection is None:
+        return Launch(date=None, from_clever=False, launched=False)
+    ours = connection.launch_date
+    # Rows from before launch was derived from the date may still hold "launched".
+    launched = connection.state == DistrictConnection.State.LAUNCHED or (
+        ours is not None and ours <= today
+    )
+    return Launch(date=ours, from_clever=False, launched=launched)
 
 
 class LaunchTester(models.Model):

@@ -91,7 +91,8 @@ class ReportFacts:
     user_path: str
     rostering_only: bool
     oidc: bool
-    # Logins are refused before a district's launch only with the production app.
+    # Logins are refused before a district's launch only with the production app; the launch
+    # date that decides is Clever's (golive.models.launch_of), ours only until Clever's is read.
     launch_gated: bool
     # Clever user types let in, in the order set (contacts are never let in).
     login_types: tuple[str, ...]

@@ -10,7 +10,14 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from golive.models import ChecklistRun, DistrictConnection, LaunchTester
+from golive.models import (
+    APPROVED,
+    ChecklistRun,
+    DistrictConnection,
+    LaunchTester,
+    launch_of,
+    state_label,
+)
 from rostering.models import District, School, Section, SyncRun, UserRole
 from rostering.selectors import count_per_district
 
@@ -31,12 +38,17 @@ def _connection_for(district: District) -> DistrictConnection | None:
 
 
 def _state(connection: DistrictConnection | None, *, district: District, today: dt.date) -> str:
-    """A district's go-live state: its connection's, else what Clever's token list says."""
+    """A district's go-live state: its connection's, else what Clever says."""
     if connection is not None:
-        return connection.effective_state(today=today, district_status=district.status)
+        return connection.effective_state(today=today, district=district)
     if district.status == district.Status.DISCONNECTED:
         return State.DISCONNECTED
-    return State.CONNECTED
+    launched = launch_of(district=district, connection=None, today=today).launched
+    return State.LAUNCHED if launched else State.CONNECTED
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def sso_block_reason(*, district: District, user: User | None) -> str | None:
@@ -44,17 +56,27 @@ def sso_block_reason(*, district: District, user: User | None) -> str | None:
 
     SSO calls this after identifying the district. Secure Sync never does: launch does not
     affect rostering. Gating applies to the production Clever app only (the development app's
-    sandbox districts are for testing). Ops can always test: staff accounts, and the Clever users
-    listed as the district's launch testers, log in before launch.
+    sandbox districts are for testing). The launch date that decides is Clever's, from the
+    district's record as last read (each sync and token refresh); while we have never read one,
+    ops' own note of the launch decides (``golive.models.launch_of``). Ops can always test: staff
+    accounts, and the Clever users listed as the district's launch testers, log in before launch.
     """
     if settings.CLEVER_APP_ENVIRONMENT != "production":
         return None
     if user is not None and user.is_staff:
         return None
-    connection = _connection_for(district)
+    name = district.name or "your district"
+    if district.status == District.Status.DISCONNECTED:
+        return (
+            f"{name} is no longer connected to this app through Clever, so you can't log in "
+            "with Clever. Please ask your school's Clever administrator."
+        )
     today = timezone.localdate()
-    state = _state(connection, district=district, today=today)
-    if state == State.LAUNCHED:
+    if district.clever_launch_date is not None and district.clever_launch_date <= today:
+        return None  # launched in Clever: the login path reads nothing more
+    connection = _connection_for(district)
+    launch = launch_of(district=district, connection=connection, today=today)
+    if launch.launched:
         return None
     if (
         connection is not None
@@ -65,21 +87,31 @@ def sso_block_reason(*, district: District, user: User | None) -> str | None:
         ).exists()
     ):
         return None
-    name = district.name or "your district"
-    if state == State.DISCONNECTED:
+    if launch.date is not None and launch.date > today:
+        # Only Clever's launch date says when Clever shows the app in the Portal.
+        where = "here and from the Clever Portal" if launch.from_clever else "here"
         return (
-            f"{name} is no longer connected to this app through Clever, so you can't log in "
-            "with Clever. Please ask your school's Clever administrator."
-        )
-    if connection is not None and connection.launch_date and connection.launch_date > today:
-        return (
-            f"This app launches for {name} on {connection.launch_date:%B} "
-            f"{connection.launch_date.day}, {connection.launch_date.year}. From then on you can "
-            "log in here and from the Clever Portal."
+            f"This app launches for {name} on {_long_date(launch.date)}. From then on you can "
+            f"log in {where}."
         )
     return (
         f"This app hasn't launched for {name} yet. Your school will let you know when it's "
         "ready; until then you can't log in with Clever."
+    )
+
+
+def launch_note(*, clever_district_id: str) -> str:
+    """What decides the district's logins now, for ops after they noted a launch date."""
+    district = District.objects.filter(clever_id=clever_district_id).first()
+    if district is None or district.clever_launch_date is None:
+        return (
+            "Clever's launch date has not been read yet: it appears here at the next sync or "
+            "token refresh, and until then this note decides logins."
+        )
+    return (
+        f"Clever's launch date, as last read ({_when(district.clever_state_checked_at)}), is "
+        f"{district.clever_launch_date:%Y-%m-%d}, and logins follow it; a change made in Clever's "
+        "dashboard shows here at the next sync or token refresh."
     )
 
 
@@ -92,8 +124,20 @@ class DistrictRow:
     name: str
     state: str
     state_label: str
+    # The launch date that decides logins: Clever's when read (launch_from_clever), else ours.
     launch_date: dt.date | None
     linked: bool
+    launch_from_clever: bool = False
+    # Ops' note of the launch date (only a note once Clever's is known).
+    our_launch_date: dt.date | None = None
+    # What Clever's district record said when last read (clever_checked_at; None: never).
+    clever_launch_date: dt.date | None = None
+    clever_checked_at: dt.datetime | None = None
+    clever_state: str = ""
+    clever_pause_start: dt.datetime | None = None
+    clever_pause_end: dt.datetime | None = None
+    clever_last_sync: dt.datetime | None = None
+    clever_error: str = ""
     schools: int = 0
     sections: int = 0
     students: int = 0
@@ -106,6 +150,18 @@ class DistrictRow:
     # None when there is nothing to judge yet (not connected).
     healthy: bool | None = None
     note: str = ""
+    # The district's SIS sync to Clever when it is not well: "error", "pending" or "paused".
+    sis_problem: str = ""
+    sis_note: str = ""
+
+    @property
+    def launch_differs(self) -> bool:
+        """Our note and Clever's launch date are both known and differ."""
+        return (
+            self.our_launch_date is not None
+            and self.clever_launch_date is not None
+            and self.our_launch_date != self.clever_launch_date
+        )
 
     @property
     def can_approve(self) -> bool:
@@ -113,11 +169,44 @@ class DistrictRow:
 
     @property
     def can_schedule(self) -> bool:
-        return self.state in (State.CONNECTED, State.INVITED)
+        return self.state in (State.CONNECTED, State.INVITED, APPROVED)
 
     @property
     def can_launch_now(self) -> bool:
         return self.state == State.CONNECTED
+
+    @property
+    def can_add_tester(self) -> bool:
+        return self.state in (State.CONNECTED, State.INVITED, APPROVED)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment is not None else ""
+
+
+def _sis_note(district: District, now: dt.datetime) -> tuple[str, str]:
+    """(problem, sentence) about the district's SIS sync to Clever, from Clever's district
+    record; ("", "") when Clever reports nothing wrong."""
+    start, end = district.clever_pause_start, district.clever_pause_end
+    in_pause = start is not None and start <= now and (end is None or now < end)
+    error = f": {district.clever_error}" if district.clever_error else ""
+    last = _when(district.clever_last_sync)
+    since = f" Last SIS sync {last}." if last else ""
+    if district.clever_state == "error":
+        return ("error", f"SIS sync to Clever failing{error}.{since} Clever has to fix it.")
+    if district.clever_state == "pending":
+        return ("pending", f"SIS sync to Clever waits on the district{error}.{since}")
+    if district.clever_state == "paused" or in_pause:
+        window = "".join(
+            (f" from {_when(start)}" if start else "", f" until {_when(end)}" if end else "")
+        )
+        return (
+            "paused",
+            f"SIS sync to Clever paused{window}: Clever shares last school year's data.",
+        )
+    if district.clever_error:
+        return ("error", f"Clever reports a SIS sync error{error}.{since}")
+    return ("", "")
 
 
 def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
@@ -169,12 +258,23 @@ def district_rows() -> list[DistrictRow]:
     for district in districts:
         connection = connections.pop(district.clever_id, None)
         state = _state(connection, district=district, today=today)
+        launch = launch_of(district=district, connection=connection, today=today)
+        sis_problem, sis_note = _sis_note(district, now)
         row = DistrictRow(
             clever_district_id=district.clever_id,
             name=district.name or (connection.name if connection else "") or district.clever_id,
             state=state,
-            state_label=State(state).label,
-            launch_date=connection.launch_date if connection else None,
+            state_label=state_label(state),
+            launch_date=launch.date,
+            launch_from_clever=launch.from_clever,
+            our_launch_date=connection.launch_date if connection else None,
+            clever_launch_date=district.clever_launch_date,
+            clever_checked_at=district.clever_state_checked_at,
+            clever_state=district.clever_state,
+            clever_pause_start=district.clever_pause_start,
+            clever_pause_end=district.clever_pause_end,
+            clever_last_sync=district.clever_last_sync,
+            clever_error=district.clever_error,
             linked=True,
             schools=district.n_schools,
             sections=district.n_sections,
@@ -185,17 +285,20 @@ def district_rows() -> list[DistrictRow]:
             last_sync_at=district.last_finished or district.last_created,
             last_success_at=district.last_success,
             note=connection.note if connection else "",
+            sis_problem=sis_problem,
+            sis_note=sis_note,
         )
         rows.append(row)
     for connection in connections.values():
-        state = connection.effective_state(today=today, district_status="")
+        state = connection.effective_state(today=today, district=None)
         rows.append(
             DistrictRow(
                 clever_district_id=connection.clever_district_id,
                 name=connection.name or connection.clever_district_id,
                 state=state,
-                state_label=State(state).label,
+                state_label=state_label(state),
                 launch_date=connection.launch_date,
+                our_launch_date=connection.launch_date,
                 linked=False,
                 testers=connection.n_testers,
                 note=connection.note,
@@ -210,6 +313,7 @@ def district_rows() -> list[DistrictRow]:
                 State.REQUESTED,
                 State.LAUNCHED,
                 State.CONNECTED,
+                APPROVED,
                 State.INVITED,
                 State.DISCONNECTED,
                 State.DECLINED,

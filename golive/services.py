@@ -1,7 +1,10 @@
-"""Writes for go-live: checklist runs, district connection decisions, launch dates, testers.
+"""Writes for go-live: checklist runs, ops' notes of district connections, launch dates, testers.
 
-Every change of a connection's state happens in one function here; each refuses, with a
-``GoLiveError`` whose message ops read, what Clever would not allow either.
+Approving, inviting and launching a district are done in Clever's dashboard; these functions
+record ops' notes of them (which connect and launch nothing: Clever's token list and its
+district record say what Clever did). Every change of a connection's state happens in one
+function here; each refuses, with a ``GoLiveError`` whose message ops read, what Clever would
+not allow either.
 """
 
 from __future__ import annotations
@@ -13,8 +16,17 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from golive import checklist
-from golive.models import ChecklistRun, CheckResult, DistrictConnection, LaunchTester
+from golive import checklist, selectors
+from golive.models import (
+    APPROVED,
+    ChecklistRun,
+    CheckResult,
+    DistrictConnection,
+    LaunchTester,
+    launch_of,
+    state_label,
+)
+from rostering.connections import district_clever_state_refresh
 from rostering.models import District
 
 if TYPE_CHECKING:
@@ -22,6 +34,10 @@ if TYPE_CHECKING:
 
 State = DistrictConnection.State
 CLEVER_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+# A login refused as not launched re-reads Clever's district record when the stored one is older
+# than this, so a launch made in Clever's dashboard lets people in within a minute, not at the
+# next nightly sync (and a burst of refused logins costs Clever one request a minute).
+LAUNCH_RECHECK_SECONDS = 60
 
 
 class GoLiveError(Exception):
@@ -56,6 +72,26 @@ def checklist_run(*, by: User | None = None) -> ChecklistRun:
     return run
 
 
+# --- the launch gate ----------------------------------------------------------------------------
+
+
+def launch_gate(*, district: District, user: User | None) -> str | None:
+    """SSO's launch gate: why this login is refused (not launched yet), or None. A refusal first
+    re-reads Clever's district record when ours is older than LAUNCH_RECHECK_SECONDS (GET
+    /v3.0/districts/{id}, stored), so Clever's launch date decides as Clever says it now."""
+    reason = selectors.sso_block_reason(district=district, user=user)
+    if reason is None or district.status != District.Status.CONNECTED:
+        return reason
+    checked = district.clever_state_checked_at
+    if checked is not None and timezone.now() - checked < dt.timedelta(
+        seconds=LAUNCH_RECHECK_SECONDS
+    ):
+        return reason
+    if not district_clever_state_refresh(district=district):
+        return reason
+    return selectors.sso_block_reason(district=district, user=user)
+
+
 # --- district connections -----------------------------------------------------------------------
 
 
@@ -73,8 +109,7 @@ def _clean_clever_id(value: str, what: str = "district") -> str:
     return value
 
 
-def _rostering_district(clever_district_id: str):
-
+def _rostering_district(clever_district_id: str) -> District | None:
     return District.objects.filter(clever_id=clever_district_id).first()
 
 
@@ -111,7 +146,13 @@ def _connection_for_update(clever_district_id: str) -> DistrictConnection:
 
 
 def _current_state(connection: DistrictConnection) -> str:
-    return connection.effective_state(today=_today())
+    district = _rostering_district(connection.clever_district_id)
+    return connection.effective_state(today=_today(), district=district)
+
+
+def _label(state: str) -> str:
+    label = state_label(state)
+    return label[:1].lower() + label[1:]
 
 
 def connection_request_record(
@@ -128,9 +169,7 @@ def connection_request_record(
         if connection is not None:
             state = _current_state(connection)
             if state not in (State.DECLINED, State.DISCONNECTED):
-                raise GoLiveError(
-                    f"{connection} is already {DistrictConnection.State(state).label.lower()}."
-                )
+                raise GoLiveError(f"{connection} is already {_label(state)}.")
         else:
             if district is not None and district.status == "connected":
                 raise GoLiveError(f"{district} is already connected.")
@@ -145,14 +184,14 @@ def connection_request_record(
 
 
 def connection_approve(*, clever_district_id: str, by: User | None) -> DistrictConnection:
-    """Approve a pending request: the district is connected and its data starts to sync."""
+    """Note that ops approved a pending request in Clever's dashboard (this connects nothing:
+    the district connects when its token appears in Clever's token list)."""
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
         state = _current_state(connection)
         if state != State.REQUESTED:
             raise GoLiveError(
-                f"Only a pending request can be approved; {connection} is "
-                f"{DistrictConnection.State(state).label.lower()}."
+                f"Only a pending request can be approved; {connection} is {_label(state)}."
             )
         connection.state = State.CONNECTED
         connection.decided_at = timezone.now()
@@ -164,14 +203,13 @@ def connection_approve(*, clever_district_id: str, by: User | None) -> DistrictC
 def connection_decline(
     *, clever_district_id: str, by: User | None, reason: str = ""
 ) -> DistrictConnection:
-    """Decline a pending request."""
+    """Note that ops declined a pending request in Clever's dashboard."""
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
         state = _current_state(connection)
         if state != State.REQUESTED:
             raise GoLiveError(
-                f"Only a pending request can be declined; {connection} is "
-                f"{DistrictConnection.State(state).label.lower()}."
+                f"Only a pending request can be declined; {connection} is {_label(state)}."
             )
         connection.state = State.DECLINED
         connection.decided_at = timezone.now()
@@ -186,7 +224,7 @@ def _check_future(launch_date: dt.date, today: dt.date) -> None:
     if launch_date <= today:
         raise GoLiveError(
             f"The launch date must be in the future (after {today:%Y-%m-%d}, today in UTC); "
-            f"got {launch_date:%Y-%m-%d}. Use Launch now to launch today."
+            f"got {launch_date:%Y-%m-%d}. Use Mark launched in Clever for a launch today."
         )
 
 
@@ -197,7 +235,8 @@ def connection_invite(
     by: User | None,
     launch_date: dt.date | None = None,
 ) -> DistrictConnection:
-    """Invite a district to connect, optionally with a future launch date."""
+    """Note that ops invited a district from Clever's dashboard, optionally with the future
+    launch date set there (it connects when it accepts and its token appears)."""
     clever_district_id = _clean_clever_id(clever_district_id)
     today = _today()
     if launch_date is not None:
@@ -214,9 +253,7 @@ def connection_invite(
                     f"{connection} has asked to connect: approve the request instead of inviting."
                 )
             if state not in (State.DECLINED, State.DISCONNECTED, State.INVITED):
-                raise GoLiveError(
-                    f"{connection} is already {DistrictConnection.State(state).label.lower()}."
-                )
+                raise GoLiveError(f"{connection} is already {_label(state)}.")
         else:
             connection = DistrictConnection(clever_district_id=clever_district_id)
         connection.name = name.strip() or connection.name or (district.name if district else "")
@@ -234,23 +271,27 @@ def connection_invite(
 def connection_schedule_launch(
     *, clever_district_id: str, launch_date: dt.date, by: User | None
 ) -> DistrictConnection:
-    """Set or change a district's future launch date (refused once the current one has passed)."""
+    """Note the future launch date set (or changed) in Clever's dashboard; refused once the
+    deciding launch date (Clever's, else our note) has passed, as Clever refuses it."""
     today = _today()
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
-        state = _current_state(connection)
-        # A passed date launched the district, unless it never connected (still only invited).
-        passed = connection.launch_date_passed(today=today) and state != State.INVITED
-        if passed:
+        district = _rostering_district(connection.clever_district_id)
+        state = connection.effective_state(today=today, district=district)
+        launch = launch_of(district=district, connection=connection, today=today)
+        # A passed date launched the district, unless it never connected (invited, or approved
+        # with no token yet).
+        if launch.launched and launch.date is not None and district is not None:
+            whose = "Clever's launch date" if launch.from_clever else "its launch date"
             raise GoLiveError(
-                f"{connection} launched on {connection.launch_date:%Y-%m-%d}: a launch date that "
+                f"{connection} launched on {launch.date:%Y-%m-%d} ({whose}): a launch date that "
                 "has passed can no longer be changed (Clever support can help if the launch must "
                 "be undone)."
             )
-        if state not in (State.CONNECTED, State.INVITED):
+        if state not in (State.CONNECTED, State.INVITED, APPROVED):
             raise GoLiveError(
                 f"A launch date needs a connected or invited district; {connection} is "
-                f"{DistrictConnection.State(state).label.lower()}."
+                f"{_label(state)}."
             )
         _check_future(launch_date, today)
         connection.launch_date = launch_date
@@ -260,7 +301,9 @@ def connection_schedule_launch(
 
 
 def connection_launch_now(*, clever_district_id: str, by: User | None) -> DistrictConnection:
-    """Launch a connected district today: its users may log in and see the app in the Portal."""
+    """Note that ops launched a connected district in Clever's dashboard today (Launch Now
+    there): the Portal and logins follow Clever's launch date once the next read of its district
+    record brings it; until Clever's has been read, this note lets logins in."""
     today = _today()
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
@@ -269,10 +312,9 @@ def connection_launch_now(*, clever_district_id: str, by: User | None) -> Distri
             raise GoLiveError(f"{connection} is already launched.")
         if state != State.CONNECTED:
             raise GoLiveError(
-                f"Only a connected district can launch; {connection} is "
-                f"{DistrictConnection.State(state).label.lower()}."
+                f"Only a connected district can launch; {connection} is {_label(state)}."
             )
-        # Launched is the connected state from the launch date on (effective_state).
+        # Launched is the connected state from the deciding launch date on (launch_of).
         connection.state = State.CONNECTED
         connection.launch_date = today
         connection.launched_at = timezone.now()
@@ -284,7 +326,7 @@ def connection_launch_now(*, clever_district_id: str, by: User | None) -> Distri
 def launch_tester_add(
     *, clever_district_id: str, clever_user_id: str, by: User, note: str = ""
 ) -> LaunchTester:
-    """Let one Clever user of a district log in before the district launches."""
+    """Let one Clever user of a district log in here before the district launches."""
     clever_user_id = _clean_clever_id(clever_user_id, "user")
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from golive import forms, selectors, services
 from golive.report import report_facts, report_markdown
 
-# Changing a district's go-live state (request, invite, approve, decline, launch date, testers)
+# Noting a district's go-live steps (request, invite, approve, decline, launch date, testers)
 # needs this permission, not only staff status.
 CHANGE_PERMISSION = "golive.change_districtconnection"
 
@@ -96,7 +96,10 @@ def district_request(request: HttpRequest) -> HttpResponse:
         c = services.connection_request_record(
             clever_district_id=clever_district_id, name=name, note=note, by=request.user
         )
-        return f"Recorded {c}'s request to connect."
+        return (
+            f"Recorded {c}'s request to connect. Approve or decline it in Clever's dashboard "
+            "(Pending Requests), then note it here."
+        )
 
     return _act(request, forms.RequestForm(request.POST), action)
 
@@ -111,7 +114,10 @@ def district_invite(request: HttpRequest) -> HttpResponse:
             launch_date=launch_date,
             by=request.user,
         )
-        return f"Invited {c}."
+        return (
+            f"Noted: {c} invited from Clever's dashboard. It shows as connected once it accepts "
+            "and its token appears in Clever's token list (at the next token refresh)."
+        )
 
     return _act(request, forms.InviteForm(request.POST), action)
 
@@ -121,7 +127,11 @@ def district_invite(request: HttpRequest) -> HttpResponse:
 def district_approve(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action() -> str:
         c = services.connection_approve(clever_district_id=clever_id, by=request.user)
-        return f"Approved {c}: it is connected."
+        return (
+            f"Noted: {c}'s request approved in Clever's dashboard. It connects when its token "
+            "appears in Clever's token list (at the next token refresh, before each nightly "
+            "sync); then it shows as connected and its data syncs."
+        )
 
     return _act(request, None, action)
 
@@ -133,7 +143,7 @@ def district_decline(request: HttpRequest, clever_id: str) -> HttpResponse:
         c = services.connection_decline(
             clever_district_id=clever_id, by=request.user, reason=reason
         )
-        return f"Declined {c}'s request."
+        return f"Noted: {c}'s request declined in Clever's dashboard."
 
     return _act(request, forms.DeclineForm(request.POST), action)
 
@@ -145,7 +155,8 @@ def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
         c = services.connection_schedule_launch(
             clever_district_id=clever_id, launch_date=launch_date, by=request.user
         )
-        return f"{c} launches on {c.launch_date:%Y-%m-%d}."
+        note = selectors.launch_note(clever_district_id=c.clever_district_id)
+        return f"Noted {c}'s launch date in Clever: {c.launch_date:%Y-%m-%d}. {note}"
 
     return _act(request, forms.ScheduleForm(request.POST), action)
 
@@ -155,7 +166,8 @@ def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
 def district_launch(request: HttpRequest, clever_id: str) -> HttpResponse:
     def action() -> str:
         c = services.connection_launch_now(clever_district_id=clever_id, by=request.user)
-        return f"Launched {c}: its users can log in and see the app in the Clever Portal."
+        note = selectors.launch_note(clever_district_id=c.clever_district_id)
+        return f"Noted: {c} launched in Clever's dashboard today. {note}"
 
     return _act(request, None, action)
 

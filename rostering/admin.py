@@ -35,6 +35,7 @@ class DistrictAdmin(admin.ModelAdmin):
         "live_schools",
         "live_sections",
         "live_users",
+        "clever_launch_date",
         "matching",
     )
     list_filter = ("status",)
@@ -47,9 +48,40 @@ class DistrictAdmin(admin.ModelAdmin):
         "last_event_id",
         "created_at",
         "updated_at",
+        "clever_launch_date",
+        "clever_sis_sync",
+        "clever_state_checked_at",
     )
-    fields = ("name", *readonly_fields)
+    fieldsets = (
+        (None, {"fields": ("name", *readonly_fields[:7])}),
+        (
+            "What Clever says of the district",
+            {
+                "description": (
+                    "Read from Clever's district record (GET /v3.0/districts/{id}) at every "
+                    "sync and token refresh, and by Test connection. The launch date is the one "
+                    "set in Clever's dashboard; logins follow it."
+                ),
+                "fields": ("clever_launch_date", "clever_sis_sync", "clever_state_checked_at"),
+            },
+        ),
+    )
     actions = ("sync_now", "test_connection")
+
+    @admin.display(description="Clever's SIS sync")
+    def clever_sis_sync(self, obj: District) -> str:
+        if obj.clever_state_checked_at is None:
+            return "not read from Clever yet"
+        parts = [obj.clever_state or "no state given"]
+        if obj.clever_last_sync:
+            parts.append(f"last SIS sync {obj.clever_last_sync:%Y-%m-%d %H:%M} UTC")
+        if obj.clever_pause_start or obj.clever_pause_end:
+            start = f"{obj.clever_pause_start:%Y-%m-%d}" if obj.clever_pause_start else "?"
+            end = f"{obj.clever_pause_end:%Y-%m-%d}" if obj.clever_pause_end else "?"
+            parts.append(f"paused {start} to {end}")
+        if obj.clever_error:
+            parts.append(f"error: {obj.clever_error}")
+        return "; ".join(parts)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[District]:
         return selectors.district_overview()

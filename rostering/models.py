@@ -35,6 +35,21 @@ class District(models.Model):
     token_ciphertext = models.TextField(blank=True, editable=False)
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
+    # What Clever's own district record (GET /v3.0/districts/{id}) said when we last read it, at
+    # every full sync and token refresh: the launch date set in Clever's dashboard (it gates
+    # logins, golive.selectors), and the state of the district's SIS sync to Clever.
+    clever_launch_date = models.DateField(
+        "Clever's launch date", null=True, blank=True, editable=False
+    )
+    clever_state = models.CharField(max_length=16, blank=True, editable=False)
+    clever_pause_start = models.DateTimeField(null=True, blank=True, editable=False)
+    clever_pause_end = models.DateTimeField(null=True, blank=True, editable=False)
+    clever_last_sync = models.DateTimeField(null=True, blank=True, editable=False)
+    clever_error = models.TextField(blank=True, editable=False)
+    # When the above was read; None: never (Clever's launch date is then unknown).
+    clever_state_checked_at = models.DateTimeField(
+        "read from Clever at", null=True, blank=True, editable=False
+    )
     # The newest Clever event applied; events are read from here on (starting_after).
     last_event_id = models.CharField(max_length=64, blank=True)
     # When ops were last told this district has not synced for CLEVER_SYNC_STALE_HOURS: one

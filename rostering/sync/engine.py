@@ -19,6 +19,7 @@ from accounts.matching import CandidateIndex, Claim
 from accounts.selectors import link_candidates
 from accounts.services import claim_of, users_match_local
 from clever import errors
+from rostering.connections import district_clever_state_save
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog, RunResult
 from rostering.selectors import rollover_note
@@ -51,6 +52,12 @@ def sync_full(
     """Read the whole roster from ``source`` into ``store``, then merge and archive it."""
     latest_event = "" if run.dry_run else source.latest_event_id()
     record = source.district()
+    for problem in record.problems:
+        errors_log.append(("district", record.id, f"{problem} (the district syncs all the same)"))
+    if not run.dry_run:
+        # Kept whatever becomes of the rest of the run: it is what Clever says now (its launch
+        # date gates logins), and reading the roster does not change it.
+        district_clever_state_save(district=run.district, record=record)
     # Accounts made in our app that Clever users of this district may match (usually none).
     candidates = CandidateIndex(link_candidates(district_id=run.district_id))
     claims: list[Claim] = []

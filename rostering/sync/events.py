@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.services import claim_of, users_match_local
 from clever import data_api, errors, records
+from rostering.connections import district_clever_state_save
 from rostering.models import District, SyncRun
 from rostering.runs import ErrorLog
 from rostering.sources import record_parsers
@@ -122,10 +123,21 @@ def apply_event(
     """Apply one event to ``district`` (the caller holds the transaction and the lock); the ids
     it archived because its record was deleted (or lost every role we mirror), per type."""
     if event.record_type == "districts":
-        name = event.object.get("name")
-        if event.action != "deleted" and isinstance(name, str) and name != district.name:
-            district.name = name
+        if event.action == "deleted" or event.object.get("id") != district.clever_id:
+            return {}
+        try:
+            record = records.parse_district(event.object, f"event {event.id} ({event.type})")
+        except errors.CleverMalformedError as exc:
+            log.append(("district", district.clever_id, f"{exc} (event not applied)"))
+            return {}
+        for problem in record.problems:
+            log.append(("district", record.id, f"event {event.id}: {problem}"))
+        if record.name and record.name != district.name:
+            district.name = record.name
             district.save(update_fields=["name", "updated_at"])
+        # A districts.updated event carries the whole record: Clever's launch date and SIS
+        # sync state are kept current between full syncs too.
+        district_clever_state_save(district=district, record=record)
         return {}
     spec = specs.ENTITY_BY_NAME.get(event.record_type)
     if spec is None:

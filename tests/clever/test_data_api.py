@@ -8,6 +8,7 @@ tests/sync.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import time
 
 import pytest
@@ -340,3 +341,108 @@ def test_list_district_tokens_bad_credentials_is_unauthorized(oauth):
         data_api.list_district_tokens(client_id="c", client_secret="wrong")
     assert "invalid_client" in str(info.value)
     assert len(oauth.received) == 1
+
+
+# --- the district's own record ------------------------------------------------------------------
+
+DISTRICT = f"{BASE_PATH}/v3.0/districts/d1"
+
+
+def test_the_district_record_keeps_clevers_launch_and_sis_sync_state(server):
+    server.answer(
+        "GET",
+        DISTRICT,
+        body={
+            "data": {
+                "id": "d1",
+                "name": "Springfield USD",
+                "launch_date": "2027-01-15",
+                "state": "paused",
+                "pause_start": "2026-06-20T00:00:00.000Z",
+                "pause_end": "2026-08-15T00:00:00.000Z",
+                "last_sync": "2026-12-03T04:05:06.789Z",
+                "error": "",
+                "sis_type": "sftp",
+            }
+        },
+    )
+    with DataApiClient("tok") as client:
+        record = client.district("d1")
+    utc = dt.UTC
+    assert record == records.DistrictRecord(
+        id="d1",
+        name="Springfield USD",
+        launch_date=dt.date(2027, 1, 15),
+        state="paused",
+        pause_start=dt.datetime(2026, 6, 20, tzinfo=utc),
+        pause_end=dt.datetime(2026, 8, 15, tzinfo=utc),
+        last_sync=dt.datetime(2026, 12, 3, 4, 5, 6, 789000, tzinfo=utc),
+        error="",
+    )
+
+
+def test_a_district_record_with_nulls_and_missing_optional_fields_is_read_empty(server):
+    server.answer(
+        "GET",
+        DISTRICT,
+        body={"data": {"id": "d1", "name": "X", "state": None, "pause_start": None}},
+    )
+    with DataApiClient("tok") as client:
+        record = client.district("d1")
+    assert (record.launch_date, record.state, record.pause_start, record.last_sync) == (
+        None,
+        "",
+        None,
+        None,
+    )
+    assert record.problems == ()
+
+
+def test_malformed_district_values_are_stored_empty_and_each_reported(server):
+    server.answer(
+        "GET",
+        DISTRICT,
+        body={
+            "data": {
+                "id": "d1",
+                "name": "Springfield USD",
+                "launch_date": "next autumn",
+                "state": "exploded",
+                "pause_start": 20260620,
+                "pause_end": "2026-08-15T00:00:00.000Z",
+                "last_sync": "yesterday",
+                "error": {"code": 7},
+            }
+        },
+    )
+    with DataApiClient("tok") as client:
+        record = client.district("d1")
+    assert (record.name, record.pause_end) == (
+        "Springfield USD",
+        dt.datetime(2026, 8, 15, tzinfo=dt.UTC),
+    )
+    assert (record.launch_date, record.state, record.pause_start, record.last_sync) == (
+        None,
+        "",
+        None,
+        None,
+    )
+    assert record.error == ""
+    assert record.problems == (
+        "field 'launch_date' is not a date (YYYY-MM-DD): 'next autumn'; stored empty",
+        "field 'state' is not one of Clever's states (running, pending, error, paused, "
+        "success): 'exploded'; stored empty",
+        "field 'pause_start' should be a string, got int; stored empty",
+        "field 'last_sync' is not a timestamp (YYYY-MM-DDTHH:MM:SS.SSSZ): 'yesterday'; "
+        "stored empty",
+        "field 'error' should be a string, got dict; stored empty",
+    )
+
+
+@pytest.mark.parametrize("data", [{"name": "No id"}, {"id": "", "name": "Empty id"}, None])
+def test_a_district_record_without_an_id_fails_naming_the_call(server, data):
+    server.answer("GET", DISTRICT, body={"data": data})
+    with DataApiClient("tok") as client, pytest.raises(CleverMalformedError) as info:
+        client.district("d1")
+    assert info.value.where == "GET /v3.0/districts/d1"
+    assert str(info.value).startswith("GET /v3.0/districts/d1: district record ")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from golive.models import ChecklistRun, DistrictConnection
@@ -119,3 +122,39 @@ def test_go_live_actions_need_the_change_permission_not_only_staff(client, djang
     )
     assert response.status_code == 302
     assert DistrictConnection.objects.get().name == "Ogdenville"
+
+
+def test_the_admin_never_claims_a_connection_clever_has_not_made(client, staff):
+    from golive import services
+    from rostering.models import District
+
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    cid = clever_id()
+    services.connection_request_record(clever_district_id=cid, name="Ogdenville")
+    connection = services.connection_approve(clever_district_id=cid, by=staff)
+    changelist = client.get(reverse("admin:golive_districtconnection_changelist")).content.decode()
+    assert "Approved in Clever (no token yet)" in changelist
+    assert "not connected in Clever yet" in changelist
+    assert ">Connected<" not in changelist
+    assert "are done in Clever&#x27;s dashboard" in changelist
+    change = client.get(reverse("admin:golive_districtconnection_change", args=[connection.pk]))
+    assert "Approved in Clever (no token yet)" in change.content.decode()
+    assert "the request approved in Clever&#x27;s dashboard" in change.content.decode()
+    assert ">Connected<" not in change.content.decode()
+
+    # Clever connects it and its record gives a launch date that differs from our note.
+    district = District.objects.create(clever_id=cid, name="Ogdenville", status="connected")
+    services.connection_schedule_launch(
+        clever_district_id=cid, launch_date=dt.date(2030, 1, 10), by=staff
+    )
+    district.clever_launch_date = dt.date(2030, 1, 20)
+    district.clever_state, district.clever_error = "error", "SFTP upload failed"
+    district.clever_state_checked_at = timezone.now()
+    district.save()
+    changelist = client.get(reverse("admin:golive_districtconnection_changelist")).content.decode()
+    assert "2030-01-20 (logins follow it)" in changelist
+    assert "2030-01-10 (differs from Clever&#x27;s 2030-01-20)" in changelist
+    district_page = client.get(reverse("admin:rostering_district_change", args=[district.pk]))
+    assert "error; error: SFTP upload failed" in district_page.content.decode()

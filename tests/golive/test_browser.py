@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from accounts.models import User
 from golive import services
@@ -16,6 +18,7 @@ from tests.golive.factories import clever_id, make_district, make_roster, make_r
 
 SCREENSHOT = Path("/tmp/golive-checklist.png")
 DISTRICTS_SCREENSHOT = Path("/tmp/golive-districts.png")
+DISTRICTS_PHONE_SCREENSHOT = Path("/tmp/golive-districts-390.png")
 
 pytestmark = [
     pytest.mark.browser,
@@ -102,7 +105,12 @@ def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch
     live = make_district("Springfield USD")
     make_roster(live, schools=3, sections=12, students=240, teachers=14)
     make_run(live)
-    services.connection_launch_now(clever_district_id=live.clever_id, by=staff)
+    # Launched in Clever's dashboard: its district record, read at the last sync, says so.
+    live.clever_launch_date = timezone.localdate() - dt.timedelta(days=20)
+    live.clever_state, live.clever_error = "error", "students.csv failed to import"
+    live.clever_last_sync = timezone.now() - dt.timedelta(days=2)
+    live.clever_state_checked_at = timezone.now()
+    live.save()
     waiting = make_district("Shelbyville Unified")
     make_roster(waiting, schools=2, sections=4, students=30, teachers=3)
     make_run(waiting, "failed")
@@ -116,12 +124,28 @@ def test_staff_launch_a_district_from_the_district_list(live_server, monkeypatch
         row = page.get_by_test_id(f"district-{waiting.clever_id}")
         expect(row).to_have_attribute("data-state", "connected")
         expect(row).to_contain_text("last sync failed")
-        expect(page.get_by_test_id(f"district-{live.clever_id}")).to_contain_text("healthy")
-        row.get_by_role("button", name="Launch now").click()
+        expect(row).to_contain_text("Clever's not read yet: logins wait for Clever's")
+        launched = page.get_by_test_id(f"district-{live.clever_id}")
+        expect(launched).to_have_attribute("data-state", "launched")
+        expect(launched).to_contain_text("healthy")
+        expect(launched.get_by_test_id("sis-error")).to_contain_text(
+            "SIS sync to Clever failing: students.csv failed to import. Last SIS sync "
+        )
+        expect(page.get_by_test_id("done-in-clever")).to_contain_text(
+            "The buttons on this page only note what ops did there"
+        )
+        # Launched in Clever's dashboard, then noted here; Clever's date is not read yet, so
+        # our note lets logins in until it is.
+        row.get_by_role("button", name="Mark launched in Clever today").click()
         expect(page.get_by_test_id("messages")).to_contain_text(
-            "Launched Shelbyville Unified: its users can log in"
+            "Noted: Shelbyville Unified launched in Clever's dashboard today."
         )
         expect(page.get_by_test_id(f"district-{waiting.clever_id}")).to_have_attribute(
             "data-state", "launched"
         )
         page.screenshot(path=str(DISTRICTS_SCREENSHOT), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        # At phone width the page does not scroll sideways; the table scrolls in its box.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(DISTRICTS_PHONE_SCREENSHOT), full_page=True)

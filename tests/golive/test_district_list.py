@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from golive import services
 from golive.selectors import district_rows
@@ -101,3 +102,109 @@ def test_the_district_page_does_not_grow_queries_with_districts(staff_client, st
         page = staff_client.get(reverse("golive:districts"))
     assert len(page.context["rows"]) == 11
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- Clever's own view of the district: launch date and its SIS sync -----------------------------
+
+
+def _row_html(page, district) -> str:
+    html = page.content.decode()
+    return html.split(f'data-testid="district-{district.clever_id}"')[1].split("</tr>")[0]
+
+
+def _clever_state(district, **fields) -> None:
+    for name, value in fields.items():
+        setattr(district, name, value)
+    district.clever_state_checked_at = timezone.now()
+    district.save()
+
+
+def test_a_failing_or_paused_sis_sync_to_clever_shows_with_its_date(staff_client):
+    failing, paused, waiting, fine = (make_district(n) for n in ("A", "B", "C", "D"))
+    _clever_state(
+        failing,
+        clever_state="error",
+        clever_error="students.csv could not be read",
+        clever_last_sync=dt.datetime(2026, 11, 30, 3, 15, tzinfo=dt.UTC),
+    )
+    _clever_state(
+        paused,
+        clever_state="paused",
+        clever_pause_start=dt.datetime(2026, 6, 20, tzinfo=dt.UTC),
+        clever_pause_end=dt.datetime(2027, 8, 15, tzinfo=dt.UTC),
+    )
+    _clever_state(waiting, clever_state="pending", clever_last_sync=None)
+    _clever_state(
+        fine, clever_state="success", clever_last_sync=dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
+    )
+    page = staff_client.get(reverse("golive:districts"))
+    rows = {r.name: r for r in page.context["rows"]}
+    assert (rows["A"].sis_problem, rows["A"].sis_note) == (
+        "error",
+        "SIS sync to Clever failing: students.csv could not be read. Last SIS sync "
+        "2026-11-30 03:15 UTC. Clever has to fix it.",
+    )
+    assert (rows["B"].sis_problem, rows["B"].sis_note) == (
+        "paused",
+        "SIS sync to Clever paused from 2026-06-20 00:00 UTC until 2027-08-15 00:00 UTC: "
+        "Clever shares last school year's data.",
+    )
+    assert (rows["C"].sis_problem, rows["C"].sis_note) == (
+        "pending",
+        "SIS sync to Clever waits on the district.",
+    )
+    assert rows["D"].sis_problem == ""
+    assert 'data-testid="sis-error"' in _row_html(page, failing)
+    assert "2026-11-30 03:15 UTC" in _row_html(page, failing)
+    assert 'data-testid="sis-paused"' in _row_html(page, paused)
+    assert "from 2026-06-20 00:00 UTC until 2027-08-15 00:00 UTC" in _row_html(page, paused)
+    assert "sis-" not in _row_html(page, fine) and "Clever's SIS sync 2026-12-01 02:00" in (
+        _row_html(page, fine)
+    )
+
+
+def test_a_pause_window_under_way_shows_though_clevers_state_says_otherwise(staff):
+    district = make_district()
+    _clever_state(
+        district,
+        clever_state="success",
+        clever_pause_start=timezone.now() - dt.timedelta(days=1),
+        clever_pause_end=None,
+    )
+    row = _row(district_rows(), district)
+    assert row.sis_problem == "paused" and "until" not in row.sis_note
+
+
+def test_the_page_shows_where_our_launch_date_and_clevers_differ(staff_client, staff):
+    district = make_district("Springfield USD")
+    launch = timezone.localdate() + dt.timedelta(days=30)
+    services.connection_schedule_launch(
+        clever_district_id=district.clever_id, launch_date=launch, by=staff
+    )
+    _clever_state(district, clever_launch_date=launch + dt.timedelta(days=2))
+    page = staff_client.get(reverse("golive:districts"))
+    row = _row(page.context["rows"], district)
+    assert row.launch_differs and row.launch_date == launch + dt.timedelta(days=2)
+    html = _row_html(page, district)
+    assert f'data-testid="clever-launch">{launch + dt.timedelta(days=2):%Y-%m-%d}<' in html
+    assert f"ours: {launch:%Y-%m-%d}, differs from Clever's; logins follow Clever's" in html
+
+    # The same date: no difference shown.
+    _clever_state(district, clever_launch_date=launch)
+    page = staff_client.get(reverse("golive:districts"))
+    assert not _row(page.context["rows"], district).launch_differs
+    assert "differs" not in _row_html(page, district)
+    assert "ours: the same" in _row_html(page, district)
+
+
+def test_the_page_says_go_live_steps_are_done_in_clevers_dashboard(staff_client):
+    html = staff_client.get(reverse("golive:districts")).content.decode()
+    section = html.split('data-testid="done-in-clever"')[1].split("</section>")[0]
+    assert "The buttons on this page only note what ops did there" in section
+    assert "its token appears in Clever's token list and we see it at the next token refresh" in (
+        section
+    )
+    assert "We read Clever's launch date from its district record at every sync" in section
+    # No button claims to approve, connect or launch anything itself.
+    for claim in (">Approve<", ">Launch now<", ">Invite<", "it is connected"):
+        assert claim not in html

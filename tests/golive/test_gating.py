@@ -1,4 +1,8 @@
-"""Launch gates SSO (sso_block_reason) by district, with ops testing still possible."""
+"""Launch gates SSO (sso_block_reason) by district, with ops testing still possible.
+
+Clever's launch date (from its district record, as last read) decides; while it is unknown, ops'
+own note of the launch decides, as it did before Clever's was read (most tests here: the
+factory's districts have never been read from Clever)."""
 
 from __future__ import annotations
 
@@ -38,9 +42,10 @@ def test_a_scheduled_district_is_blocked_until_its_launch_date(production, staff
         clever_district_id=district.clever_id, launch_date=launch, by=staff
     )
     reason = sso_block_reason(district=district, user=teacher)
+    # Our note, not Clever's launch date: it claims nothing of the Clever Portal.
     assert reason == (
         f"This app launches for Springfield USD on {launch:%B} {launch.day}, {launch.year}. "
-        "From then on you can log in here and from the Clever Portal."
+        "From then on you can log in here."
     )
     clock.advance(days=3)
     assert sso_block_reason(district=district, user=teacher) is None
@@ -94,4 +99,75 @@ def test_golive_registers_its_launch_gate_with_sso():
     from sso import gates
 
     # Django readied golive, which added its gate: SSO asks it without importing golive.
-    assert sso_block_reason in gates._gates
+    assert services.launch_gate in gates._gates
+
+
+# --- Clever's launch date decides once read -------------------------------------------------------
+
+
+def _clever_says(district, days: int | None):
+    district.clever_launch_date = (
+        None if days is None else timezone.localdate() + dt.timedelta(days=days)
+    )
+    district.clever_state_checked_at = timezone.now()
+    district.save()
+    return district.clever_launch_date
+
+
+def test_clevers_future_launch_date_refuses_whatever_we_noted(production, staff, clock):
+    district = make_district("Springfield USD")
+    student = make_user(district, "student")
+    services.connection_launch_now(clever_district_id=district.clever_id, by=staff)
+    assert sso_block_reason(district=district, user=student) is None  # our note, Clever unknown
+    launch = _clever_says(district, 5)
+    assert sso_block_reason(district=district, user=student) == (
+        f"This app launches for Springfield USD on {launch:%B} {launch.day}, {launch.year}. "
+        "From then on you can log in here and from the Clever Portal."
+    )
+    clock.advance(days=5)
+    assert sso_block_reason(district=district, user=student) is None
+
+
+def test_clevers_past_launch_date_lets_in_with_nothing_noted(production):
+    district = make_district()
+    _clever_says(district, -1)
+    assert sso_block_reason(district=district, user=make_user(district, "teacher")) is None
+    assert sso_block_reason(district=district, user=None) is None
+
+
+def test_clevers_past_launch_date_reads_nothing_more(production, django_assert_num_queries):
+    district = make_district()
+    _clever_says(district, 0)
+    user = make_user(district, "student")
+    with django_assert_num_queries(0):
+        assert sso_block_reason(district=district, user=user) is None
+
+
+def test_testers_and_staff_log_in_before_clevers_launch_date(production, staff):
+    district = make_district()
+    _clever_says(district, 10)
+    tester, other = make_user(district, "teacher"), make_user(district, "teacher")
+    services.launch_tester_add(
+        clever_district_id=district.clever_id, clever_user_id=tester.clever_id, by=staff
+    )
+    assert sso_block_reason(district=district, user=tester) is None
+    assert sso_block_reason(district=district, user=other) is not None
+    assert sso_block_reason(district=district, user=staff) is None
+
+
+def test_a_read_without_a_launch_date_falls_back_to_our_note(production, staff):
+    district = make_district("Springfield USD")
+    _clever_says(district, None)
+    student = make_user(district, "student")
+    assert sso_block_reason(district=district, user=student).startswith(
+        "This app hasn't launched for Springfield USD yet."
+    )
+    services.connection_launch_now(clever_district_id=district.clever_id, by=staff)
+    assert sso_block_reason(district=district, user=student) is None
+
+
+def test_a_disconnected_district_is_refused_though_clever_launched_it(production):
+    district = make_district("Springfield USD", status="disconnected")
+    _clever_says(district, -30)
+    reason = sso_block_reason(district=district, user=make_user(district, "student"))
+    assert reason.startswith("Springfield USD is no longer connected to this app through Clever")

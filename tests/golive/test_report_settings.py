@@ -175,7 +175,11 @@ def test_oidc_changes_what_a_login_reads(settings):
 def test_the_production_app_gates_logins_until_launch(settings):
     settings.CLEVER_APP_ENVIRONMENT = "development"
     dev = _report()
-    assert "logins are not held back until launch" in _answer(dev, "What are the steps")
+    dev_steps = _answer(dev, "What are the steps")
+    assert "logins are not held back until launch" in dev_steps
+    assert "logins follow it" not in dev_steps
+    # Whatever the app, the Portal follows Clever's launch date, which we read.
+    assert "We set its launch date (or press Launch Now) in Clever's dashboard" in dev_steps
     assert "launched" not in _answer(dev, "What happens when a user logs in for the first time")
     assert "must be launched" not in _answer(dev, "Does your application need to run a sync")
     settings.CLEVER_APP_ENVIRONMENT = "production"
@@ -183,10 +187,18 @@ def test_the_production_app_gates_logins_until_launch(settings):
     steps = _answer(prod, "What are the steps")
     assert 'see a friendly "not launched yet" page' in steps
     assert "not held back" not in steps
-    assert "and launched (or that they are one of its listed test users)" in _answer(
-        prod, "What happens when a user logs in for the first time"
+    assert "and logins follow it: before it" in steps
+    assert "at most once a minute, before refusing a login as not launched" in steps
+    assert "Until Clever's launch date has been read for a district, the launch ops noted" in steps
+    assert (
+        "and launched (its launch date in Clever has passed, or they are one of its listed test "
+        "users)" in _answer(prod, "What happens when a user logs in for the first time")
     )
-    assert "The district must be launched" in _answer(prod, "Does your application need to run")
+    assert (
+        "The district must be launched: its launch date in Clever (read from Clever's district "
+        "record at each sync and token refresh) must have passed"
+        in _answer(prod, "Does your application need to run")
+    )
     assert "(CLEVER_APP_ENVIRONMENT = production)" in prod.splitlines()[2]
 
 

@@ -76,12 +76,8 @@ def test_default_settings_admit_teachers_and_students_only(settings):
 
 def test_production_credentials_are_recorded(client, clever, demo, settings):
     settings.CLEVER_APP_ENVIRONMENT = "production"
-    # In production a district's users log in once it has launched (golive): launch it first.
-    from golive import services as golive_services
-
-    golive_services.connection_request_record(clever_district_id=demo.district_id, name="Demo")
-    golive_services.connection_approve(clever_district_id=demo.district_id, by=None)
-    golive_services.connection_launch_now(clever_district_id=demo.district_id, by=None)
+    # In production a district's users log in once Clever's launch date has passed (golive): the
+    # look-alike's demo district launched in Clever on 2025-08-01, read at its first login.
     button_login(client, demo.one("teacher")["id"])
     assert LoginRecord.objects.get().production_credentials is True
 
@@ -573,17 +569,36 @@ def test_returning_user_callback_query_count(
         assert len(ctx.captured_queries) == 6  # no transactions at all
 
 
-def test_launch_gating_adds_one_query_to_a_production_callback(
+def test_launch_gating_adds_no_query_once_clevers_launch_date_has_passed(
+    client, clever, demo, settings, django_assert_max_num_queries, session_queries
+):
+    settings.CLEVER_APP_ENVIRONMENT = "production"
+    teacher = demo.one("teacher")
+    button_login(Client(), teacher["id"])  # yesterday, on another device
+    callback_url = at_clever(start_login(client), teacher["id"])
+    with django_assert_max_num_queries(20) as ctx:
+        response = client.get(path_and_query(callback_url))
+    assert response.status_code == 302
+    real = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # The six of a development login: Clever's launch date is on the district row it reads.
+    assert len(real) == 6 + 3 * session_queries, real
+    assert not any("golive_" in q for q in real)
+
+
+def test_launch_gating_reads_our_note_while_clevers_launch_date_is_unknown(
     client, clever, demo, settings, django_assert_max_num_queries, session_queries
 ):
     from golive import services as golive_services
+    from rostering.models import District
 
     settings.CLEVER_APP_ENVIRONMENT = "production"
-    golive_services.connection_request_record(clever_district_id=demo.district_id, name="Demo")
-    golive_services.connection_approve(clever_district_id=demo.district_id, by=None)
-    golive_services.connection_launch_now(clever_district_id=demo.district_id, by=None)
     teacher = demo.one("teacher")
     button_login(Client(), teacher["id"])  # yesterday, on another device
+    # As if Clever's district record had never been read: ops' note of the launch decides.
+    District.objects.filter(clever_id=demo.district_id).update(
+        clever_launch_date=None, clever_state_checked_at=None
+    )
+    golive_services.connection_launch_now(clever_district_id=demo.district_id, by=None)
     callback_url = at_clever(start_login(client), teacher["id"])
     with django_assert_max_num_queries(20) as ctx:
         response = client.get(path_and_query(callback_url))

@@ -33,6 +33,18 @@ def test_clever_sync_connects_and_syncs_every_district_printing_counts(clever, f
     assert User.objects.filter(district__clever_id=LAKE).count() == 9
 
 
+def test_clever_sync_names_malformed_district_values_and_syncs(clever, fast):
+    clever.world.district_state_set(CERT, state="exploded")
+    out, err = StringIO(), StringIO()
+    call_command("clever_sync", stdout=out, stderr=err)
+    assert (
+        f"Clever's district record: district {CERT}: field 'state' is not one of Clever's states "
+        "(running, pending, error, paused, success): 'exploded'; stored empty" in err.getvalue()
+    )
+    assert out.getvalue().count(": succeeded") == 2
+    assert District.objects.get(clever_id=CERT).clever_state == ""
+
+
 def test_clever_sync_one_district_dry_run_writes_nothing(clever, fast):
     output = _call("clever_sync", district=CERT, dry_run=True)
     assert "(dry run)" in output and ": succeeded" in output

@@ -6,9 +6,11 @@ OAuth host; each test says what they answer and reads back what was sent.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from django.utils import timezone
 
 from clever import identity
 from rostering import connections
@@ -135,3 +137,96 @@ def test_ensure_connected_is_none_when_clever_does_not_list_the_district(oauth):
     oauth.answer("GET", "/oauth/tokens", body=_tokens())
     assert connections.district_ensure_connected(clever_id="d1") is None
     assert District.objects.get(clever_id="d1").status == "disconnected"
+
+
+# --- Clever's own district state, read at each token refresh -------------------------------------
+
+
+def _district_state(api, district_id, **fields):
+    api.answer(
+        "GET",
+        f"/v3.0/districts/{district_id}",
+        body={"data": {"id": district_id, "name": "District One", **fields}},
+    )
+
+
+def test_refresh_stores_clevers_launch_date_and_sis_sync_state(api, oauth):
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1")))
+    _district_state(
+        api,
+        "d1",
+        launch_date="2027-01-15",
+        state="error",
+        last_sync="2026-12-01T03:00:00.000Z",
+        error="Sync failed: students.csv is missing",
+        pause_start=None,
+    )
+    before = timezone.now()
+    result = connections.district_connections_refresh()
+    assert result.created == ["d1"] and result.problems == []
+    d1 = District.objects.get(clever_id="d1")
+    assert d1.clever_launch_date == dt.date(2027, 1, 15)
+    assert (d1.clever_state, d1.clever_error) == ("error", "Sync failed: students.csv is missing")
+    assert d1.clever_last_sync == dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+    assert d1.clever_pause_start is None and d1.clever_pause_end is None
+    assert d1.clever_state_checked_at >= before
+
+    # Clever's launch date moves (rescheduled in its dashboard): the next refresh keeps the new
+    # one, although the connection itself did not change.
+    _district_state(
+        api,
+        "d1",
+        launch_date="2026-12-04",
+        state="paused",
+        pause_start="2026-06-20T00:00:00.000Z",
+        pause_end="2026-08-15T00:00:00.000Z",
+    )
+    result = connections.district_connections_refresh()
+    assert result.unchanged == ["d1"] and not result.changed
+    d1.refresh_from_db()
+    assert (d1.clever_launch_date, d1.clever_state, d1.clever_error) == (
+        dt.date(2026, 12, 4),
+        "paused",
+        "",
+    )
+    assert d1.clever_pause_start == dt.datetime(2026, 6, 20, tzinfo=dt.UTC)
+    assert d1.clever_pause_end == dt.datetime(2026, 8, 15, tzinfo=dt.UTC)
+
+
+def test_refresh_reports_malformed_district_values_and_still_connects(api, oauth):
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1")))
+    _district_state(api, "d1", launch_date="soon", state=3)
+    result = connections.district_connections_refresh()
+    assert result.created == ["d1"]
+    assert result.problems == [
+        "district d1: field 'launch_date' is not a date (YYYY-MM-DD): 'soon'; stored empty",
+        "district d1: field 'state' should be a string, got int; stored empty",
+    ]
+    d1 = District.objects.get(clever_id="d1")
+    assert (d1.status, d1.name, d1.clever_launch_date, d1.clever_state) == (
+        "connected",
+        "District One",
+        None,
+        "",
+    )
+    assert d1.clever_state_checked_at is not None
+
+
+def test_a_district_record_clever_cannot_give_leaves_the_state_unknown(api, oauth):
+    oauth.answer("GET", "/oauth/tokens", body=_tokens(("d1", "tok1")))
+    api.answer("GET", "/v3.0/districts/d1", 404, body={"error": "not found"})
+    result = connections.district_connections_refresh()
+    assert result.created == ["d1"]
+    d1 = District.objects.get(clever_id="d1")
+    assert d1.status == "connected" and d1.clever_state_checked_at is None
+
+
+def test_test_connection_stores_what_clever_says(api, oauth):
+    district = District(clever_id="d1", name="One")
+    district.set_token("tok")
+    district.save()
+    _district_state(api, "d1", launch_date="2027-02-01", state="success")
+    check = connections.district_test_connection(district=district)
+    assert check.ok and "Clever's launch date: 2027-02-01" in check.message
+    district.refresh_from_db()
+    assert (district.clever_launch_date, district.clever_state) == (dt.date(2027, 2, 1), "success")

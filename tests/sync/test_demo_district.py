@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db.models import Q
 
@@ -215,6 +217,70 @@ def test_a_paused_or_failing_district_still_syncs_what_it_shares(cert, clever, s
     assert totals(run, "archived") == 0 and run.counts["users"]["unchanged"] == 89
     cert.refresh_from_db()
     assert cert.name == "Certification ISD (old)"
+
+
+def test_each_sync_stores_what_clever_says_of_the_district(cert, clever):
+    # The look-alike's demo district launched on 2025-08-01 and its SIS sync to Clever is fine.
+    cert.refresh_from_db()
+    assert cert.clever_launch_date == dt.date(2025, 8, 1)  # read at the token refresh already
+    clever.world.district_state_set(
+        CERT,
+        launch_date=dt.date(2027, 1, 15),
+        state="paused",
+        pause_start=dt.datetime(2026, 6, 20, tzinfo=dt.UTC),
+        pause_end=dt.datetime(2026, 8, 15, tzinfo=dt.UTC),
+        last_sync=dt.datetime(2026, 12, 3, 4, tzinfo=dt.UTC),
+        error="",
+    )
+    checked = cert.clever_state_checked_at
+    sync(cert)
+    cert.refresh_from_db()
+    assert cert.clever_launch_date == dt.date(2027, 1, 15)
+    assert (cert.clever_state, cert.clever_error) == ("paused", "")
+    assert cert.clever_pause_start == dt.datetime(2026, 6, 20, tzinfo=dt.UTC)
+    assert cert.clever_pause_end == dt.datetime(2026, 8, 15, tzinfo=dt.UTC)
+    assert cert.clever_last_sync == dt.datetime(2026, 12, 3, 4, tzinfo=dt.UTC)
+    assert cert.clever_state_checked_at > checked
+
+    clever.world.district_state_set(CERT, state="error", error="SFTP upload failed", pause_end=None)
+    sync(cert)
+    cert.refresh_from_db()
+    assert (cert.clever_state, cert.clever_error, cert.clever_pause_end) == (
+        "error",
+        "SFTP upload failed",
+        None,
+    )
+
+
+def test_malformed_district_values_are_reported_and_the_district_syncs(cert, clever):
+    clever.world.district_state_set(CERT, launch_date="one day", pause_start=17)
+    run = sync(cert)
+    assert run.counts["users"]["created"] == 89
+    assert run.counts["errors"] == {"count": 2}
+    assert sorted(run.errors.values_list("record_type", "clever_id", "message")) == [
+        (
+            "district",
+            CERT,
+            "field 'launch_date' is not a date (YYYY-MM-DD): 'one day'; stored empty "
+            "(the district syncs all the same)",
+        ),
+        (
+            "district",
+            CERT,
+            "field 'pause_start' should be a string, got int; stored empty "
+            "(the district syncs all the same)",
+        ),
+    ]
+    cert.refresh_from_db()
+    assert cert.clever_launch_date is None and cert.clever_pause_start is None
+    assert cert.clever_state == "success"
+
+
+def test_a_dry_run_stores_nothing_of_the_districts_state(cert, clever):
+    clever.world.district_state_set(CERT, launch_date="2027-03-01")
+    sync(cert, dry_run=True)
+    cert.refresh_from_db()
+    assert cert.clever_launch_date == dt.date(2025, 8, 1)
 
 
 def test_rows_staged_in_chunks_land_as_a_whole_page_would(cert, monkeypatch):

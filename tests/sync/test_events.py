@@ -124,3 +124,25 @@ def test_deleted_events_pass_the_same_guard_and_a_held_one_waits_for_review(cert
     cert.refresh_from_db()
     assert cert.last_event_id == held_event
     assert services.district_events_apply(district=cert).status == SyncRun.Status.SUCCEEDED
+
+
+def test_a_districts_updated_event_keeps_clevers_launch_and_sis_sync_state(cert, clever):
+    sync(cert)
+    clever.world.district_state_set(
+        cert.clever_id, launch_date="2027-01-15", state="error", error="SIS sync failed"
+    )
+    run = _events(cert)
+    assert run.counts["events"]["count"] == 1
+    cert.refresh_from_db()
+    assert str(cert.clever_launch_date) == "2027-01-15"
+    assert (cert.clever_state, cert.clever_error) == ("error", "SIS sync failed")
+
+    # A malformed value in the event is reported and stored empty; the rest still applies.
+    clever.world.district_state_set(cert.clever_id, launch_date="later", state="success")
+    run = _events(cert)
+    assert [e.message for e in run.errors.all()] == [
+        f"event {cert.last_event_id}: field 'launch_date' is not a date (YYYY-MM-DD): 'later'; "
+        "stored empty"
+    ]
+    cert.refresh_from_db()
+    assert cert.clever_launch_date is None and cert.clever_state == "success"

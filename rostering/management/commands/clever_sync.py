@@ -64,6 +64,8 @@ class Command(BaseCommand):
                     f"Connections: {len(result.created)} new, {len(result.disconnected)} "
                     "disconnected."
                 )
+                for problem in result.problems:
+                    self.stderr.write(f"Clever's district record: {problem}")
             except errors.CleverError as exc:
                 self.stderr.write(f"Could not refresh connections from Clever: {exc}")
             districts = list(
