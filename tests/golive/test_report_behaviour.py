@@ -73,6 +73,11 @@ MODELS = {
     "rostering.userschool": "what Clever shares (the roster)",
     "rostering.contactrelationship": "what Clever shares (the roster)",
     "rostering.syncrun": "our sync history",
+    "rostering.csvdistrict": "their SFTP accounts and schedules",
+    "rostering.csvschedule": "their SFTP accounts and schedules",
+    "rostering.csvfile": "the roster files districts send for CSV",
+    "rostering.csvrunfile": "our sync history",
+    "rostering.csvrunnote": "our sync history",
     "rostering.syncerror": "our sync history",
     "sso.loginrecord": "a record of each login for the go-live checklist",
     "sso.redeemedcode": None,  # hashes of used login codes, pruned after a day
@@ -131,12 +136,14 @@ def test_the_deletion_answer_names_every_path_in_the_code_that_deletes():
         ("sso/services.py", "redeemed_codes_prune"),  # "the hashes of used login codes"
         ("config/session_store.py", "cycle_key"),  # "a session when its user logs out"
         ("config/session_store.py", "delete"),
+        ("rostering/csvservices.py", "csv_schedule_remove"),  # "a CSV district's pending schedule"
     }
     answer = _answer(_report(), DELETED)
     assert answer.startswith("No: we store no progress data, so none is ever deleted.")
     assert "`python manage.py district_purge CLEVER_ID`" in answer
     assert "the hashes of used login codes after a day" in answer
     assert "a session when its user logs out" in answer
+    assert "remove a CSV district's pending schedule" in answer
     # The sync's stores only drop their own staging tables; neither deletes a row.
     for store in ("rostering/sync/pg.py", "rostering/sync/orm.py", "rostering/sync/events.py"):
         assert not re.search(r"\.delete\(|DELETE\s+FROM", (ROOT / store).read_text(), re.I)
