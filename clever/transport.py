@@ -181,6 +181,14 @@ def json_body(resp: Response, *, where: str) -> Any:
         )
     try:
         return resp.json()
+    except UnicodeDecodeError as exc:
+        # Reported, never repaired: a replaced byte would be stored as if Clever had sent it.
+        raise CleverTransientError(
+            f"HTTP {resp.status} with a body that is not valid UTF-8 (byte "
+            f"0x{exc.object[exc.start]:02x} at position {exc.start})",
+            status=resp.status,
+            where=where,
+        ) from None
     except ValueError:
         raise CleverTransientError(
             f"HTTP {resp.status} with a body that is not JSON", status=resp.status, where=where

@@ -29,7 +29,8 @@ import pytest
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer: status, body (a str as-is, anything else as JSON), headers, delay or a drop."""
+    """One answer: status, body (bytes or a str as-is, anything else as JSON), headers, delay or
+    a drop."""
 
     status: int = 200
     body: Any = ""
@@ -40,6 +41,8 @@ class Reply:
     drop: bool = False
 
     def payload(self) -> bytes:
+        if isinstance(self.body, bytes):  # as-is (e.g. not valid UTF-8)
+            return self.body
         return (self.body if isinstance(self.body, str) else json.dumps(self.body)).encode()
 
 

@@ -446,3 +446,12 @@ def test_a_district_record_without_an_id_fails_naming_the_call(server, data):
         client.district("d1")
     assert info.value.where == "GET /v3.0/districts/d1"
     assert str(info.value).startswith("GET /v3.0/districts/d1: district record ")
+
+
+def test_a_body_that_is_not_valid_utf8_is_reported_not_repaired(server, api):
+    body = b'{"data": [{"data": {"id": "a", "name": "Escuela Jos\xe9"}}], "links": []}'
+    server.answer("GET", SCHOOLS, body=body, headers={"Content-Type": "application/json"})
+    with DataApiClient("tok") as client, pytest.raises(CleverTransientError) as info:
+        _ids(client)
+    assert "not valid UTF-8 (byte 0xe9 at position" in str(info.value)
+    assert info.value.where == "GET /v3.0/schools page 1"
