@@ -396,6 +396,11 @@ def parse_district(raw: Any, where: str = "") -> DistrictRecord:
         if not isinstance(value, str):
             problems.append(f"field {key!r} should be a string, got {_kind(value)}; stored empty")
             return empty
+        if not (value.isascii() and "\x00" not in value):
+            notes: Notes = []
+            f.notes = notes
+            value = f._clean(value, key)
+            problems.extend(problem.split(": ", 1)[1] for *_, problem in notes)
         try:
             return convert(value)
         except ValueError:

@@ -67,13 +67,39 @@ def test_an_event_whose_object_has_a_nul_applies_the_rest(cert, clever):
     assert "NUL" in run.errors.get(clever_id=MOLLY).message
 
 
-def test_an_event_the_database_refuses_is_rolled_back_reported_and_passed(cert, clever):
+def test_an_event_whose_district_name_has_a_nul_is_cleaned_and_reported(cert, clever):
     sync(cert)
-    bad = _inject(
-        clever, {"type": "districts.updated", "data": {"object": {"id": "x", "name": "A\x00B"}}}
+    _inject(
+        clever,
+        {"type": "districts.updated", "data": {"object": {"id": cert.clever_id, "name": "A\x00B"}}},
     )
+    run = _events(cert)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    cert.refresh_from_db()
+    assert cert.name == "AB"
+    assert "NUL" in run.errors.get(record_type="district").message
+
+
+def test_an_event_the_database_refuses_is_rolled_back_reported_and_passed(
+    cert, clever, monkeypatch
+):
+    from django.db import DataError
+
+    from rostering.sync import events
+
+    sync(cert)
+    clever.world.update_record("users", MOLLY, name__first="Refused")
+    real = events.OrmStore.merge_entity
+
+    def merge_entity(self, spec, errors):
+        if spec.name == "users" and self.rows["users"][0][2] == "Refused":
+            raise DataError("value too long for type character varying(64)")
+        return real(self, spec, errors)
+
+    monkeypatch.setattr(events.OrmStore, "merge_entity", merge_entity)
+    bad_id = clever.world.events[-1].id
     clever.world.update_record("users", MOLLY, name__first="After")
     run = _events(cert)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert run.errors.filter(clever_id=bad).exists()
+    assert "DataError" in run.errors.get(clever_id=bad_id).message
     assert User.objects.get(clever_id=MOLLY).first_name == "After"
