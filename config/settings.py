@@ -1,7 +1,8 @@
 """Settings, read from the environment in this one place (see .env.example for every variable).
 
-App code reads ``settings.X`` only. In production mode (``DEBUG`` off) start-up refuses settings
-that would be unsafe, with a message naming the setting.
+App code reads ``settings.X`` only. Production mode is ``DEBUG`` off (the default); there
+``config/checks.py`` refuses weak or missing settings at start-up, naming each (Django system
+checks, so ``manage.py check --deploy`` lists them too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "config",
     "accounts",
     "rostering",
     "sso",
@@ -214,7 +216,9 @@ if CLEVER_APP_ENVIRONMENT not in ("development", "production"):
 # District tokens are encrypted at rest with these keys (first encrypts; all decrypt: rotatable).
 # Each is a urlsafe-base64 32-byte Fernet key. Development derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-if not FIELD_ENCRYPTION_KEYS and SECRET_KEY:
+# Production needs keys of their own (config/checks.py): a key derived from SECRET_KEY would
+# change, and strand every stored token, the day SECRET_KEY is rotated.
+if not FIELD_ENCRYPTION_KEYS and DEBUG and SECRET_KEY:
     FIELD_ENCRYPTION_KEYS = [
         base64.urlsafe_b64encode(hashlib.sha256(f"fernet:{SECRET_KEY}".encode()).digest()).decode()
     ]
@@ -231,6 +235,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CLEVER_SYNC_MAX_SECONDS
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING below (its redaction filter), not handlers of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 
 def _cron(expr: str, name: str = "CLEVER_SYNC_CRON") -> crontab:
@@ -323,25 +329,3 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
-
-
-def production_problems() -> list[str]:
-    """What makes these settings unsafe to serve real districts with (empty when fine)."""
-    problems = []
-    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
-        problems.append("SECRET_KEY is not set: set a long random SECRET_KEY when DEBUG is off.")
-    if not CLEVER_REDIRECT_URI.startswith("https://"):
-        problems.append(
-            "CLEVER_REDIRECT_URI must be an https:// URL when DEBUG is off "
-            f"(got {CLEVER_REDIRECT_URI or 'nothing'!r}); Clever requires HTTPS in production."
-        )
-    if CLEVER_LOOKALIKE_ENABLED:
-        problems.append(
-            "CLEVER_LOOKALIKE_ENABLED must be off when DEBUG is off: the look-alike is for "
-            "development and tests only."
-        )
-    return problems
-
-
-if not DEBUG and (_problems := production_problems()):
-    raise ImproperlyConfigured("Refusing to start in production mode: " + " ".join(_problems))
