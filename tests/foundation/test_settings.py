@@ -177,3 +177,16 @@ def test_a_negative_disconnect_archive_delay_is_refused_naming_it():
     assert result.returncode != 0
     assert "CLEVER_DISCONNECT_ARCHIVE_DAYS must be 0 (never) or a number of days" in result.stderr
     assert _start({**GOOD, "CLEVER_DISCONNECT_ARCHIVE_DAYS": "0"}).returncode == 0
+
+
+def test_a_check_waived_by_id_is_waived_at_start_up_too():
+    http_clever = {**GOOD, "CLEVER_API_BASE_URL": "http://127.0.0.1:9/clever"}
+    assert _start(http_clever, then="import config.wsgi").returncode != 0
+    waived = _start(
+        {**http_clever, "SILENCED_SYSTEM_CHECKS": "config.E004"},
+        then="import config.wsgi; print('started')",
+    )
+    assert waived.returncode == 0, waived.stderr
+    assert (
+        _manage({**http_clever, "SILENCED_SYSTEM_CHECKS": "config.E004"}, "check").returncode == 0
+    )
