@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "config",
+    "django_ratelimit",
     "accounts",
     "rostering",
     "sso",
@@ -139,10 +140,26 @@ if CACHE_URL:
         raise ImproperlyConfigured(f"CACHE_URL is not a cache URL Django knows: {exc}") from None
     if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
+        # A Redis that stops answering fails a request in seconds instead of holding its thread.
+        CACHES["default"].setdefault("OPTIONS", {}).update(
+            socket_connect_timeout=env.float("CACHE_CONNECT_TIMEOUT", default=2.0),
+            socket_timeout=env.float("CACHE_TIMEOUT", default=2.0),
+        )
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_IS_SHARED = CACHES["default"]["BACKEND"] == "config.cache.RedisCache"
 SESSION_ENGINE = "config.session_cache" if CACHE_IS_SHARED else "config.session_store"
+# django-ratelimit names caches it knows; Django's own Redis cache (ours wraps it) has the atomic
+# INCR it needs (W001). Without Redis, each process counts alone (E003), which is what we want
+# for development and a single small server.
+SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
+if not CACHE_IS_SHARED:
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003"]
+
+# A login lasts a school day (12 hours: from before the first bell to after-school clubs), so a
+# session left open on a classroom device is over by the next morning; logging in again is one
+# click through Clever. Django's default is two weeks.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 # Security: HTTPS cookies in production; Lax so Clever's redirect back keeps the session.
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -188,6 +205,13 @@ CLEVER_SUPPORTED_USER_TYPES = env.list(
 CLEVER_OIDC_ENABLED = env.bool("CLEVER_OIDC_ENABLED", default=False)
 # Email domains whose addresses we trust enough to match a pre-existing local account on.
 CLEVER_VERIFIED_EMAIL_DOMAINS = env.list("CLEVER_VERIFIED_EMAIL_DOMAINS", default=[])
+# Hits on the login button and the callback per client address (django-ratelimit's "N/s|m|h"):
+# a school behind one NAT address logs in at once in the morning, so this is a rush, not a
+# person (a login is one to three hits); "" turns it off.
+CLEVER_LOGIN_RATE_LIMIT = env.str("CLEVER_LOGIN_RATE_LIMIT", default="1200/m")
+# Proxies in front of us that append to X-Forwarded-For; 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_USE_CACHE = "default"
 CLEVER_ACCOUNT_MATCHING = env.list(
     "CLEVER_ACCOUNT_MATCHING", default=["clever_id", "sis_id", "district_username", "email"]
 )
