@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from clever import usertypes
+from config.csp import policy as csp_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "config",
     "django_ratelimit",
+    "csp",
     "accounts",
     "rostering",
     "sso",
@@ -58,11 +60,13 @@ if CLEVER_LOOKALIKE_ENABLED:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreForLoggedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -166,12 +170,30 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
+# plain http is redirected to https in production, except the load balancer's health probe.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A year of HSTS; subdomains and the browsers' preload list are the owner's call (preload needs
+# includeSubDomains, so it turns that on too).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = (
+    env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False) or SECURE_HSTS_PRELOAD
+)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (config/csp.py), enforced in production. In development it is only
+# reported (Django's debug pages use inline scripts), so the browser tests still see violations.
+_CSP = csp_policy(exclude_url_prefixes=["/clever/"] if CLEVER_LOOKALIKE_ENABLED else [])
+if env.bool("CSP_REPORT_ONLY", default=DEBUG):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
 # --- Clever -------------------------------------------------------------------------------------
 CLEVER_CLIENT_ID = env.str("CLEVER_CLIENT_ID", default="demo-client-id" if DEBUG else "")
