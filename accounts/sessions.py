@@ -27,3 +27,8 @@ def session_end(*, request: HttpRequest) -> None:
         # deletes it), so trying again ends this very session once the store answers.
         request.session = import_module(settings.SESSION_ENGINE).SessionStore(key)
         raise
+
+
+def sessions_expired_clear() -> None:
+    """Delete expired sessions from the store (database rows; Redis expires its keys itself)."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

@@ -342,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rostering.tasks.alert_stale_districts",
         "schedule": crontab(minute="29"),
     },
+    # Sessions stored as database rows (no CACHE_URL) past SESSION_COOKIE_AGE, hourly.
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(minute="11"),
+    },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {
         "task": "sso.tasks.prune_redeemed_codes",

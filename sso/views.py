@@ -209,8 +209,6 @@ def login_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     """Clever's redirect back (our primary redirect URI): check, redeem once, log in, go home."""
-    if retry_after := ratelimits.login_rate_limited(request):
-        return _rate_limited_page(request, retry_after)
     code = request.GET.get("code", "")
     state = request.GET.get("state", "")
     if (
@@ -221,12 +219,15 @@ def callback(request: HttpRequest) -> HttpResponse:
         # A refresh or the back button on the login that made this session: never post the
         # code again, and keep the person it logged in.
         return redirect("home:home")
-    # Whatever this login turns out to be, the person logged in before is out: a refusal must
-    # not leave them in, nor show their name or their home page.
+    # Whatever this login turns out to be (even one refused for the rate limit), the person
+    # logged in before is out: a refusal must not leave them in, nor show their name or their
+    # home page. For a visitor without a session cookie this costs nothing.
     try:
         session_end(request=request)
     except SessionStoreUnavailable:
         return _failure_page(request, LoginFailure("session_unavailable"))
+    if retry_after := ratelimits.login_rate_limited(request):
+        return _rate_limited_page(request, retry_after)
     if request.GET.get("error"):
         # Only a tidy version of Clever's error code reaches the log.
         error = re.sub(r"[^a-z_]", "", request.GET.get("error", "").lower())[:40]

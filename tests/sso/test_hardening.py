@@ -175,6 +175,16 @@ def test_the_login_and_callback_are_rate_limited_per_address(client, clever, set
     assert client.get("/sso/clever/login", REMOTE_ADDR=_address()).status_code == 302
 
 
+def test_a_rate_limited_callback_still_ends_the_previous_session(client, clever, demo, settings):
+    address = _address()
+    button_login(client, demo.one("teacher")["id"])
+    settings.CLEVER_LOGIN_RATE_LIMIT = "0/m"
+    response = client.get("/sso/clever/callback/?code=x", REMOTE_ADDR=address)
+    assert response.status_code == 429
+    assert "Logged in as" not in text(response)
+    assert client.session.get(SESSION_KEY) is None
+
+
 def test_behind_proxies_the_limit_counts_the_forwarded_client(client, clever, settings):
     settings.CLEVER_LOGIN_RATE_LIMIT = "2/m"
     settings.TRUSTED_PROXY_COUNT = 1
