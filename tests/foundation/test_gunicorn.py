@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.foundation.test_settings import GOOD
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
@@ -123,3 +125,54 @@ def test_gunicorn_refuses_weak_production_settings_before_any_worker():
     assert "CLEVER_CLIENT_ID is not set" in result.stderr
     assert "Booting worker" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_production_mode_serves_the_security_headers(tmp_path):
+    # The real production defaults (DEBUG off, no overrides) in the real server.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEVER_", "SECRET_KEY"))}
+    env.update({**GOOD, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            GUNICORN,
+            "-c",
+            "config/gunicorn.py",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/healthz", proc)
+        plain = requests.get(f"{base}/golive/?x=1", allow_redirects=False, timeout=10)
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == f"https://127.0.0.1:{port}/golive/?x=1"
+        # Behind the TLS-terminating proxy.
+        page = requests.get(f"{base}/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+        assert page.status_code == 200
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "'unsafe-inline'" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "Content-Security-Policy-Report-Only" not in page.headers
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        # The load balancer's probe speaks plain http and is not redirected.
+        assert requests.get(f"{base}/healthz", timeout=10).status_code in (200, 503)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
