@@ -19,8 +19,13 @@ import secrets
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
+from django.db import DatabaseError
 
 KEY_LENGTH = 32
+
+
+class SessionStoreUnavailable(Exception):
+    """The session store did not answer: a session could not be ended (log out says so)."""
 
 
 def new_key() -> str:
@@ -68,4 +73,7 @@ class SessionStore(LeanKeys, DbSessionStore):
             if self.session_key is None:
                 return
             session_key = self.session_key
-        self.model.objects.filter(session_key=session_key).delete()
+        try:
+            self.model.objects.filter(session_key=session_key).delete()
+        except DatabaseError as exc:
+            raise SessionStoreUnavailable(type(exc).__name__) from exc

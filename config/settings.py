@@ -1,7 +1,8 @@
 """Settings, read from the environment in this one place (see .env.example for every variable).
 
-App code reads ``settings.X`` only. In production mode (``DEBUG`` off) start-up refuses settings
-that would be unsafe, with a message naming the setting.
+App code reads ``settings.X`` only. Production mode is ``DEBUG`` off (the default); there
+``config/checks.py`` refuses weak or missing settings at start-up, naming each (Django system
+checks, so ``manage.py check --deploy`` lists them too).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from clever import usertypes
+from config.csp import policy as csp_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -27,6 +29,8 @@ _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Checks deliberately waived by id (config/checks.py), e.g. config.E004 for a test stand-in.
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,6 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "config",
+    "django_ratelimit",
+    "csp",
     "accounts",
     "rostering",
     "sso",
@@ -53,11 +60,13 @@ if CLEVER_LOOKALIKE_ENABLED:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreForLoggedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -158,22 +167,56 @@ if CACHE_URL:
         raise ImproperlyConfigured(f"CACHE_URL is not a cache URL Django knows: {exc}") from None
     if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
+        # A Redis that stops answering fails a request in seconds instead of holding its thread.
+        CACHES["default"].setdefault("OPTIONS", {}).update(
+            socket_connect_timeout=env.float("CACHE_CONNECT_TIMEOUT", default=2.0),
+            socket_timeout=env.float("CACHE_TIMEOUT", default=2.0),
+        )
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHE_IS_SHARED = CACHES["default"]["BACKEND"] == "config.cache.RedisCache"
 SESSION_ENGINE = "config.session_cache" if CACHE_IS_SHARED else "config.session_store"
+# django-ratelimit names caches it knows; Django's own Redis cache (ours wraps it) has the atomic
+# INCR it needs (W001). Without Redis, each process counts alone (E003), which is what we want
+# for development and a single small server.
+SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
+if not CACHE_IS_SHARED:
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003"]
+
+# A login lasts a school day (12 hours: from before the first bell to after-school clubs), so a
+# session left open on a classroom device is over by the next morning; logging in again is one
+# click through Clever. Django's default is two weeks.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 # Security: HTTPS cookies in production; Lax so Clever's redirect back keeps the session.
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
+# plain http is redirected to https in production, except the load balancer's health probe.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A year of HSTS; subdomains and the browsers' preload list are the owner's call (preload needs
+# includeSubDomains, so it turns that on too).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = (
+    env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False) or SECURE_HSTS_PRELOAD
+)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (config/csp.py), enforced in production. In development it is only
+# reported (Django's debug pages use inline scripts), so the browser tests still see violations.
+_CSP = csp_policy(exclude_url_prefixes=["/clever/"] if CLEVER_LOOKALIKE_ENABLED else [])
+if env.bool("CSP_REPORT_ONLY", default=DEBUG):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
 # --- Clever -------------------------------------------------------------------------------------
 CLEVER_CLIENT_ID = env.str("CLEVER_CLIENT_ID", default="demo-client-id" if DEBUG else "")
@@ -207,6 +250,13 @@ CLEVER_SUPPORTED_USER_TYPES = env.list(
 CLEVER_OIDC_ENABLED = env.bool("CLEVER_OIDC_ENABLED", default=False)
 # Email domains whose addresses we trust enough to match a pre-existing local account on.
 CLEVER_VERIFIED_EMAIL_DOMAINS = env.list("CLEVER_VERIFIED_EMAIL_DOMAINS", default=[])
+# Hits on the login button and the callback per client address (django-ratelimit's "N/s|m|h"):
+# a school behind one NAT address logs in at once in the morning, so this is a rush, not a
+# person (a login is one to three hits); "" turns it off.
+CLEVER_LOGIN_RATE_LIMIT = env.str("CLEVER_LOGIN_RATE_LIMIT", default="1200/m")
+# Proxies in front of us that append to X-Forwarded-For; 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_USE_CACHE = "default"
 CLEVER_ACCOUNT_MATCHING = env.list(
     "CLEVER_ACCOUNT_MATCHING", default=["clever_id", "sis_id", "district_username", "email"]
 )
@@ -241,7 +291,9 @@ if CLEVER_APP_ENVIRONMENT not in ("development", "production"):
 # District tokens are encrypted at rest with these keys (first encrypts; all decrypt: rotatable).
 # Each is a urlsafe-base64 32-byte Fernet key. Development derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-if not FIELD_ENCRYPTION_KEYS and SECRET_KEY:
+# Production needs keys of their own (config/checks.py): a key derived from SECRET_KEY would
+# change, and strand every stored token, the day SECRET_KEY is rotated.
+if not FIELD_ENCRYPTION_KEYS and DEBUG and SECRET_KEY:
     FIELD_ENCRYPTION_KEYS = [
         base64.urlsafe_b64encode(hashlib.sha256(f"fernet:{SECRET_KEY}".encode()).digest()).decode()
     ]
@@ -258,6 +310,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CLEVER_SYNC_MAX_SECONDS
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING below (its redaction filter), not handlers of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 
 def _cron(expr: str, name: str = "CLEVER_SYNC_CRON") -> crontab:
@@ -325,6 +379,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rostering.tasks.csv_run_due",
         "schedule": crontab(),
     },
+    # Sessions stored as database rows (no CACHE_URL) past SESSION_COOKIE_AGE, hourly.
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(minute="11"),
+    },
     # Housekeeping off the login path: redeemed-code hashes older than a day, hourly.
     "prune-redeemed-codes": {
         "task": "sso.tasks.prune_redeemed_codes",
@@ -360,25 +419,3 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
-
-
-def production_problems() -> list[str]:
-    """What makes these settings unsafe to serve real districts with (empty when fine)."""
-    problems = []
-    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
-        problems.append("SECRET_KEY is not set: set a long random SECRET_KEY when DEBUG is off.")
-    if not CLEVER_REDIRECT_URI.startswith("https://"):
-        problems.append(
-            "CLEVER_REDIRECT_URI must be an https:// URL when DEBUG is off "
-            f"(got {CLEVER_REDIRECT_URI or 'nothing'!r}); Clever requires HTTPS in production."
-        )
-    if CLEVER_LOOKALIKE_ENABLED:
-        problems.append(
-            "CLEVER_LOOKALIKE_ENABLED must be off when DEBUG is off: the look-alike is for "
-            "development and tests only."
-        )
-    return problems
-
-
-if not DEBUG and (_problems := production_problems()):
-    raise ImproperlyConfigured("Refusing to start in production mode: " + " ".join(_problems))

@@ -49,19 +49,20 @@ class LoginOutcome:
     district: District = field(repr=False)
 
 
-def _code_hash(code: str) -> str:
-    # Keyed, so the stored digests say nothing even to someone holding a list of codes.
+def code_digest(code: str) -> str:
+    """A keyed hash of an authorization code: stored digests say nothing even to someone
+    holding a list of codes."""
     return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
 def code_was_redeemed(*, code: str) -> bool:
     """Whether this authorization code was already posted to Clever."""
-    return RedeemedCode.objects.filter(code_hash=_code_hash(code)).exists()
+    return RedeemedCode.objects.filter(code_hash=code_digest(code)).exists()
 
 
 def code_mark_redeemed(*, code: str) -> bool:
     """Record (a hash of) the code before we post it; False when it was already recorded."""
-    return login_sql.redeemed_code_insert(code_hash=_code_hash(code), at=timezone.now())
+    return login_sql.redeemed_code_insert(code_hash=code_digest(code), at=timezone.now())
 
 
 def redeemed_codes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

@@ -1,4 +1,11 @@
-"""Log in with Clever: our button starts a flow; Clever's redirect ends on the callback."""
+"""Log in with Clever: our button starts a flow; Clever's redirect ends on the callback.
+
+Both are limited per client address (``sso.ratelimits``), and neither stores anything on our
+side until a callback's state passes: flows in progress live in a signed cookie
+(``sso.flows``). A callback that arrives ends whoever was logged in in this browser before it
+does anything else (a shared classroom device), unless it is a refresh of the login that made
+this session.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import logging
 import re
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,8 +21,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.session_keys import LOGIN_TYPE_SESSION_KEY
+from accounts.sessions import SessionStoreUnavailable, session_end
 from clever import identity
-from sso import flows, services
+from sso import flows, ratelimits, services
 from sso.services import LoginFailure
 
 logger = logging.getLogger(__name__)
@@ -97,6 +105,19 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         "Your school district hasn't connected Classroom in Clever yet, so we can't log you in.",
         "Ask your school's Clever administrator to connect Classroom.",
     ),
+    "session_unavailable": (
+        503,
+        "We can't log you in right now",
+        "Our login service isn't answering, so we couldn't end the session already open in "
+        "this browser.",
+        "Wait a minute, then try again.",
+    ),
+    "rate_limited": (
+        429,
+        "Too many logins from your network right now",
+        "Logins from your school's network are arriving faster than we accept them.",
+        "Wait a minute, then try again.",
+    ),
     "not_launched": (
         403,
         "Classroom isn't launched for your district yet",
@@ -133,6 +154,34 @@ def _failure_page(request: HttpRequest, failure: LoginFailure) -> HttpResponse:
     return render(request, "sso/error.html", context, status=status)
 
 
+def _rate_limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    response = _failure_page(request, LoginFailure("rate_limited"))
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _flows_cookie_save(response: HttpResponse, pending: flows.Pending) -> HttpResponse:
+    if not pending.changed:
+        return response
+    # Sent only to the login button and the callback, both under this prefix.
+    path = reverse("sso:callback").rsplit("callback/", 1)[0]
+    value = pending.cookie_value()
+    if not value:
+        response.delete_cookie(flows.COOKIE_NAME, path=path, samesite="Lax")
+        return response
+    response.set_cookie(
+        flows.COOKIE_NAME,
+        value,
+        max_age=flows.FLOW_TTL_SECONDS,
+        path=path,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        # Lax: Clever's redirect back to the callback is a top-level GET, which carries it.
+        samesite="Lax",
+    )
+    return response
+
+
 def _redirect_uri() -> str:
     return settings.CLEVER_REDIRECT_URI
 
@@ -150,16 +199,20 @@ def _authorize_redirect(flow: flows.Flow, *, district_id: str = "") -> HttpRespo
 @never_cache
 @require_GET
 def login_start(request: HttpRequest) -> HttpResponse:
-    """Our "Log in with Clever" button: a one-time state in this session, then Clever."""
+    """Our "Log in with Clever" button: a one-time state in this browser's cookie, then Clever."""
     if settings.CLEVER_ROSTERING_ONLY:
         return _failure_page(request, LoginFailure("login_off"))
+    if retry_after := ratelimits.login_rate_limited(request):
+        return _rate_limited_page(request, retry_after)
     district_id = request.GET.get("district_id", "")
+    pending = flows.pending_load(request.COOKIES.get(flows.COOKIE_NAME))
     flow = flows.flow_start(
-        request.session, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
+        pending, entry_point=flows.ENTRY_BUTTON, next_path=request.GET.get("next", "")
     )
-    return _authorize_redirect(
+    response = _authorize_redirect(
         flow, district_id=district_id if _DISTRICT_ID.match(district_id) else ""
     )
+    return _flows_cookie_save(response, pending)
 
 
 @never_cache
@@ -171,52 +224,62 @@ def callback(request: HttpRequest) -> HttpResponse:
         return _failure_page(request, LoginFailure("login_off"))
     code = request.GET.get("code", "")
     state = request.GET.get("state", "")
+    if (
+        code
+        and request.user.is_authenticated
+        and request.session.get(flows.LOGIN_CODE_SESSION_KEY) == services.code_digest(code)
+    ):
+        # A refresh or the back button on the login that made this session: never post the
+        # code again, and keep the person it logged in.
+        return redirect("home:home")
+    # Whatever this login turns out to be (even one refused for the rate limit), the person
+    # logged in before is out: a refusal must not leave them in, nor show their name or their
+    # home page. For a visitor without a session cookie this costs nothing.
+    try:
+        session_end(request=request)
+    except SessionStoreUnavailable:
+        return _failure_page(request, LoginFailure("session_unavailable"))
+    if retry_after := ratelimits.login_rate_limited(request):
+        return _rate_limited_page(request, retry_after)
     if request.GET.get("error"):
         # Only a tidy version of Clever's error code reaches the log.
         error = re.sub(r"[^a-z_]", "", request.GET.get("error", "").lower())[:40]
         return _failure_page(request, LoginFailure("clever_denied", error))
     if not code:
         return _failure_page(request, LoginFailure("missing_code"))
+    pending = flows.pending_load(request.COOKIES.get(flows.COOKIE_NAME))
     if not state:
         # Clever Portal / Instant Login: don't redeem a code we didn't ask for (login CSRF);
         # ask Clever again, this time with a state bound to this browser.
         try:
-            flows.portal_bounce_allowed(request.session)
+            flows.portal_bounce_allowed(pending)
         except flows.TooManyBounces:
             return _failure_page(request, LoginFailure("bounce_loop"))
-        flow = flows.flow_start(request.session, entry_point=flows.ENTRY_PORTAL)
-        return _authorize_redirect(flow)
+        flow = flows.flow_start(pending, entry_point=flows.ENTRY_PORTAL)
+        return _flows_cookie_save(_authorize_redirect(flow), pending)
     try:
-        flow = flows.flow_consume(request.session, state=state)
+        flow = flows.flow_consume(pending, state=state)
     except (flows.StateMismatch, flows.StateExpired) as exc:
         if services.code_was_redeemed(code=code):
-            # A refresh or the back button after a login: never post the code again.
-            if request.user.is_authenticated:
-                return redirect("home:home")
-            return _failure_page(request, LoginFailure("code_replayed"))
-        kind = "state_expired" if isinstance(exc, flows.StateExpired) else "state_mismatch"
-        return _failure_page(request, LoginFailure(kind))
+            failure = LoginFailure("code_replayed")
+        elif isinstance(exc, flows.StateExpired):
+            failure = LoginFailure("state_expired")
+        else:
+            failure = LoginFailure("state_mismatch")
+        return _flows_cookie_save(_failure_page(request, failure), pending)
+    # The state passed: from here on the login may store rows and call Clever.
     try:
         outcome = services.clever_login_complete(code=code, flow=flow, redirect_uri=_redirect_uri())
     except LoginFailure as failure:
-        if failure.kind == "code_replayed" and request.user.is_authenticated:
-            return redirect("home:home")  # a double click: the first request logs them in
-        return _failure_page(request, failure)
+        return _flows_cookie_save(_failure_page(request, failure), pending)
 
-    if request.user.is_authenticated:
-        if request.user.pk != outcome.user.pk:
-            # Shared device: whoever was logged in is logged out first.
-            logout(request)
-        else:
-            # login() keeps the key for the same user; a new login gets a new key anyway.
-            request.session.cycle_key()
-    # login() cycles the session key of an anonymous session and writes last_login. No
+    # login() gives the (now anonymous) session a new key and writes last_login. No
     # transaction around it and the LoginRecord (two statements, each its own commit, instead of
     # four round trips): if the record fails the response is a 500 and the new session is never
     # saved, so no one is logged in without a record.
     login(request, outcome.user)  # the one backend in AUTHENTICATION_BACKENDS
     request.session[LOGIN_TYPE_SESSION_KEY] = outcome.login_type
-    request.session.pop(flows.BOUNCES_KEY, None)
+    request.session[flows.LOGIN_CODE_SESSION_KEY] = services.code_digest(code)
     services.login_record_create(outcome=outcome, entry_point=flow.entry_point)
     logger.info(
         "clever login: user %s as %s via %s",
@@ -224,4 +287,6 @@ def callback(request: HttpRequest) -> HttpResponse:
         outcome.login_type,
         flow.entry_point,
     )
-    return redirect(flows.safe_next(flow.next_path) or reverse("home:home"))
+    flows.bounces_clear(pending)
+    response = redirect(flows.safe_next(flow.next_path) or reverse("home:home"))
+    return _flows_cookie_save(response, pending)

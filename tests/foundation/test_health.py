@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import UserFactory
+
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_in_process_tasks_without_broker(client, settings):
@@ -68,7 +70,13 @@ def test_a_broken_session_store_ends_on_a_friendly_page(client, settings):
     }
     settings.SESSION_ENGINE = "config.session_cache"
     client.raise_request_exception = False
-    response = client.get("/sso/clever/login")
+    # Logging in writes a session (the login button no longer does: its flow is a cookie).
+    ops = UserFactory(username="ops", is_staff=True, is_active=True)
+    ops.set_password("a-long-ops-password")
+    ops.save()
+    response = client.post(
+        "/admin/login/", {"username": "ops", "password": "a-long-ops-password", "next": "/admin/"}
+    )
     assert response.status_code == 500
     page = response.content.decode()
     assert "Something went wrong on our side" in page

@@ -107,15 +107,68 @@ def test_redis_cache_reuses_one_client(settings):
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_with_redis_sessions_starting_a_login_queries_no_database(
+def test_with_redis_sessions_starting_a_login_stores_no_session(
     client, settings, django_assert_num_queries
 ):
     settings.CACHES = {
         "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis_cache_url()}
     }
     settings.SESSION_ENGINE = "config.session_cache"
+    settings.CLEVER_LOGIN_RATE_LIMIT = ""  # count only what the session store writes
+    redis_client = caches["default"]._cache.get_client(write=True)
+    before = set(redis_client.keys("*django.contrib.sessions.cache*"))
     with django_assert_num_queries(0):
         response = client.get("/sso/clever/login")
     assert response.status_code == 302
-    key = response.cookies[settings.SESSION_COOKIE_NAME].value
-    assert import_module("config.session_cache").SessionStore(key).get("clever_flows")
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert set(redis_client.keys("*django.contrib.sessions.cache*")) == before
+    assert response.cookies["clever_login"].value
+
+
+@pytest.mark.django_db
+def test_expired_database_sessions_are_cleared_hourly_by_celery_beat(settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from accounts.tasks import clear_expired_sessions
+
+    settings.SESSION_ENGINE = "config.session_store"
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    live, stale = store(), store()
+    live["who"], stale["who"] = "today", "yesterday"
+    live.save()
+    stale.save()
+    Session.objects.filter(session_key=stale.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    schedule = django_settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]
+    assert schedule["task"] == clear_expired_sessions.name
+    clear_expired_sessions()
+    assert set(Session.objects.values_list("session_key", flat=True)) == {live.session_key}
+
+
+@pytest.mark.redis
+def test_redis_cache_incr_is_one_round_trip_and_keeps_djangos_rules(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": _redis_cache_url()}
+    }
+    cache = caches["default"]
+    key = f"incr-{secrets.token_hex(8)}"
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr(key)
+    assert cache.get(key) is None  # a missing key is not created
+    cache.set(key, 5, 30)
+    client = cache._cache.get_client(write=True)
+    calls = []
+    real = client.execute_command
+    client.execute_command = lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    try:
+        assert cache.incr(key) == 6
+        assert cache.incr(key, 10) == 16
+    finally:
+        del client.execute_command
+    assert calls == ["EVALSHA", "EVALSHA"]
+    assert cache.get(key) == 16
+    assert 0 < client.ttl(cache.make_key(key)) <= 30  # the expiry is kept

@@ -73,6 +73,13 @@ def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.set_default_timeout(15_000)
+        # Development reports the production Content-Security-Policy; Chromium logs every
+        # violation of it (report-only or enforced) to the console.
+        violations: list[str] = []
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
 
         # The Clever Portal: choose the district, find Tara, open her portal, click our icon.
         page.goto(f"{live_server.url}/clever/portal")
@@ -108,6 +115,11 @@ def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch
                 "students": card.locator('[data-testid="students"] li').all_inner_texts(),
             }
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # Our pages pass the policy: the home page, and the logged-out landing page.
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(f"{live_server.url}/")
+        assert page.get_by_role("link", name="Log in with Clever").first.is_visible()
+        assert violations == []
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
 
     assert set(shown) == set(expected)
