@@ -141,6 +141,9 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
     if district is None:
         raise LoginFailure("district_not_connected", f"district {district_id}")
     existing = user_by_clever_id(clever_id=clever_user.id)
+    if existing is not None and not existing.is_active:
+        # Ops deactivated the account: Django would log them in and then not know them.
+        raise LoginFailure("account_inactive", f"user {clever_user.id}")
     reason = login_block_reason(district=district, user=existing)
     if reason:
         raise LoginFailure("not_launched", f"district {district_id}", reason=reason)

@@ -118,6 +118,12 @@ FAILURES: dict[str, tuple[int, str, str, str]] = {
         "Logins from your school's network are arriving faster than we accept them.",
         "Wait a minute, then try again.",
     ),
+    "account_inactive": (
+        403,
+        "Your account here is turned off",
+        "Our support team has deactivated your Classroom account, so we can't log you in.",
+        "Ask your school's administrator to contact our support team.",
+    ),
     "not_launched": (
         403,
         "Classroom isn't launched for your district yet",

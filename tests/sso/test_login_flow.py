@@ -711,3 +711,15 @@ def test_redeemed_code_hashes_are_pruned_after_a_day_by_celery_beat(client, clev
     RedeemedCode.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     assert prune_redeemed_codes() == 1
     assert not RedeemedCode.objects.exists()
+
+
+def test_a_deactivated_account_is_refused_with_a_page_that_says_so(client, clever, demo):
+    teacher = demo.one("teacher")
+    button_login(client, teacher["id"])
+    User.objects.filter(clever_id=teacher["id"]).update(is_active=False)
+    fresh = Client()
+    response, _ = button_login(fresh, teacher["id"])
+    assert response.status_code == 403
+    assert "Your account here is turned off" in text(response)
+    assert _logged_in_as(fresh) is None
+    assert LoginRecord.objects.count() == 1  # only the first, active login
