@@ -453,9 +453,8 @@ def _run_locked(
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
     log = ErrorLog()
     try:
-        with _Heartbeat(run, progress) as beat:
+        with _Heartbeat(run, progress):
             result = work(run, log, progress)
-        beat.progress_write()  # the last step, written before the outcome
     except RunRefused as exc:
         failed = _finish(
             run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
@@ -490,6 +489,8 @@ def _run_locked(
         raise
     finally:
         log.save(run)
+        # The last step and what was read, saved with the outcome (which writes the whole row).
+        _, run.progress, run.progress_counts = progress.snapshot()
     result.counts["errors"] = {"count": log.count}
     run = _finish(run, result.status, counts=result.counts, plan=result.plan)
     if run.status == SyncRun.Status.NEEDS_REVIEW:
