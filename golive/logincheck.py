@@ -34,6 +34,8 @@ class Finding:
 class LoginCheck:
     verdict: str
     would_log_in: bool
+    # Logs in and sees their classes: nothing to fix.
+    clear: bool = False
     findings: list[Finding] = field(default_factory=list)
     logins: list[LoginRecord] = field(default_factory=list)
 
@@ -81,6 +83,7 @@ def login_check(*, user: User) -> LoginCheck:
     if not user.clever_id:
         return LoginCheck(
             "Not a Clever account",
+            False,
             False,
             [
                 Finding(
@@ -211,4 +214,5 @@ def login_check(*, user: User) -> LoginCheck:
         verdict = "They could log in, but would see no classes"
     else:
         verdict = "Their next Clever login would work"
-    return LoginCheck(verdict, not refused, findings, logins)
+    clear = not refused and not user.archived_at and bool(sections)
+    return LoginCheck(verdict, not refused, clear, findings, logins)

@@ -87,9 +87,9 @@ def run_view(run: SyncRun, *, now: dt.datetime | None = None) -> RunView:
     now = now or timezone.now()
     live = run.status in (SyncRun.Status.PENDING, SyncRun.Status.RUNNING)
     outcome, tone = _outcome(run, now)
-    start = run.started_at or run.created_at
+    start = run.started_at
     end = run.finished_at or now
-    elapsed = elapsed_words((end - start).total_seconds()) if run.started_at or live else ""
+    elapsed = elapsed_words((end - start).total_seconds()) if run.started_at else ""
     counts = [
         (name, *(str(run.counts[name].get(c, 0)) for c in COLUMNS))
         for name in ALL_NAMES
