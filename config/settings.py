@@ -104,7 +104,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 # Where logging out lands (accounts logs people out; the home app owns the site root).
-LOGOUT_REDIRECT_URL = "home:home"
+LOGOUT_REDIRECT_URL = "home:logged_out"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

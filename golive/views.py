@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from golive import checklist as checklist_steps
 from golive import forms, logincheck, selectors, services
 from golive.report import report_facts, report_markdown
 
@@ -49,7 +50,11 @@ def staff_required(
 @require_GET
 @staff_required
 def checklist(request: HttpRequest) -> HttpResponse:
-    return render(request, "golive/checklist.html", {"run": selectors.checklist_latest()})
+    return render(
+        request,
+        "golive/checklist.html",
+        {"run": selectors.checklist_latest(), "steps": checklist_steps.STEP_TITLES},
+    )
 
 
 @require_POST
