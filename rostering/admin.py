@@ -137,6 +137,9 @@ class DistrictAdmin(admin.ModelAdmin):
     )
     actions = ("sync_now", "test_connection")
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        return rosteradmin.deletion_without_roster_perms(super().get_deleted_objects(objs, request))
+
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = DistrictAddForm
