@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "config",
     "django_ratelimit",
     "csp",
+    # htmx (served from our static files) for the ops pages that update themselves.
+    "django_htmx",
     "accounts",
     "rostering",
     "sso",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "config.middleware.NoStoreForLoggedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,7 +113,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 # Where logging out lands (accounts logs people out; the home app owns the site root).
-LOGOUT_REDIRECT_URL = "home:home"
+LOGOUT_REDIRECT_URL = "home:logged_out"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -524,6 +524,15 @@ def check_test_sync() -> Outcome:
     )
 
 
+# The steps by key and title, in order: listed before the first check.
+STEP_TITLES: tuple[tuple[str, str], ...] = (
+    ("credentials", "Production credentials"),
+    ("redirect_uris", "Redirect URIs"),
+    ("user_types", "Supported user types"),
+    ("test_logins", "Test logins with the production configuration"),
+    ("test_sync", "Test sync with the production credentials"),
+)
+
 STEPS: tuple[Callable[[], Outcome], ...] = (
     check_credentials,
     check_redirect_uris,

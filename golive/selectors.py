@@ -164,20 +164,26 @@ class DistrictRow:
         )
 
     @property
+    def broken(self) -> bool:
+        """No usable Clever id (a row added by hand before ids were required): listed, with
+        no actions, so it never breaks the page for the others."""
+        return not self.clever_district_id or "/" in self.clever_district_id
+
+    @property
     def can_approve(self) -> bool:
-        return self.state == State.REQUESTED
+        return self.state == State.REQUESTED and not self.broken
 
     @property
     def can_schedule(self) -> bool:
-        return self.state in (State.CONNECTED, State.INVITED, APPROVED)
+        return self.state in (State.CONNECTED, State.INVITED, APPROVED) and not self.broken
 
     @property
     def can_launch_now(self) -> bool:
-        return self.state == State.CONNECTED
+        return self.state == State.CONNECTED and not self.broken
 
     @property
     def can_add_tester(self) -> bool:
-        return self.state in (State.CONNECTED, State.INVITED, APPROVED)
+        return self.state in (State.CONNECTED, State.INVITED, APPROVED) and not self.broken
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -262,7 +268,10 @@ def district_rows() -> list[DistrictRow]:
         sis_problem, sis_note = _sis_note(district, now)
         row = DistrictRow(
             clever_district_id=district.clever_id,
-            name=district.name or (connection.name if connection else "") or district.clever_id,
+            name=district.name
+            or (connection.name if connection else "")
+            or district.clever_id
+            or "(a district with no Clever id)",
             state=state,
             state_label=state_label(state),
             launch_date=launch.date,

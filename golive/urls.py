@@ -17,6 +17,7 @@ urlpatterns = [
     path("districts/<str:clever_id>/schedule/", views.district_schedule, name="district_schedule"),
     path("districts/<str:clever_id>/launch/", views.district_launch, name="district_launch"),
     path("districts/<str:clever_id>/testers/", views.district_tester_add, name="district_tester"),
+    path("users/<int:user_id>/login/", views.login_check, name="login_check"),
     path("report/", views.report, name="report"),
     path("report.md", views.report_md, name="report_markdown"),
 ]

@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from golive import forms, selectors, services
+from accounts.models import User
+from golive import checklist as checklist_steps
+from golive import forms, logincheck, selectors, services
 from golive.report import report_facts, report_markdown
 
 # Noting a district's go-live steps (request, invite, approve, decline, launch date, testers)
@@ -48,7 +50,11 @@ def staff_required(
 @require_GET
 @staff_required
 def checklist(request: HttpRequest) -> HttpResponse:
-    return render(request, "golive/checklist.html", {"run": selectors.checklist_latest()})
+    return render(
+        request,
+        "golive/checklist.html",
+        {"run": selectors.checklist_latest(), "steps": checklist_steps.STEP_TITLES},
+    )
 
 
 @require_POST
@@ -195,4 +201,16 @@ def report(request: HttpRequest) -> HttpResponse:
 def report_md(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         report_markdown(report_facts()), content_type="text/markdown; charset=utf-8"
+    )
+
+
+@require_GET
+@staff_required
+def login_check(request: HttpRequest, user_id: int) -> HttpResponse:
+    """What this person's next Clever login would do, and their last logins."""
+    person = get_object_or_404(User.objects.select_related("district"), pk=user_id)
+    return render(
+        request,
+        "golive/login_check.html",
+        {"person": person, "check": logincheck.login_check(user=person)},
     )

@@ -8,4 +8,5 @@ app_name = "home"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("logged-out/", views.logged_out, name="logged_out"),
 ]

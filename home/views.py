@@ -28,3 +28,10 @@ def home(request: HttpRequest) -> HttpResponse:
         overview = selectors.district_overview(user=user)
         return render(request, "home/home_admin.html", {"overview": overview})
     return render(request, "home/landing.html", landing)
+
+
+def logged_out(request: HttpRequest) -> HttpResponse:
+    """Where logging out lands: says so, and reminds shared-device users about Clever."""
+    return render(
+        request, "home/logged_out.html", {"clever_login": not settings.CLEVER_ROSTERING_ONLY}
+    )

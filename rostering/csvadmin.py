@@ -9,16 +9,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from rostering import csvfiles, csvservices, sftpfetch
+from rostering import background, csvfiles, csvservices, sftpfetch
 from rostering.models import CsvDistrict, CsvFile, CsvSchedule, SyncRun
-from rostering.tasks import csv_sync_district
 
 HISTORY_RUNS = 20
 
@@ -232,10 +231,19 @@ class CsvDistrictAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.action(description="Run now")
-    def run_now(self, request: HttpRequest, queryset: QuerySet[CsvDistrict]) -> None:
-        for csv in queryset:
-            csv_sync_district.delay_on_commit(csv.district_id, SyncRun.Trigger.MANUAL)
-        self.message_user(request, f"Run requested for {queryset.count()} district(s).")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[CsvDistrict]) -> HttpResponse | None:
+        started = [
+            (csv, background.district_run_start(district=csv.district, requested_by=request.user))
+            for csv in queryset.select_related("district")
+        ]
+        if len(started) == 1:
+            return redirect("admin:rostering_syncrun_change", started[0][1].pk)
+        for csv, run in started:
+            url = reverse("admin:rostering_syncrun_change", args=[run.pk])
+            self.message_user(
+                request, format_html('{}: run started, <a href="{}">run #{}</a>.', csv, url, run.pk)
+            )
+        return None
 
     @admin.action(description="Test connection (fetch server)")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[CsvDistrict]) -> None:
@@ -268,14 +276,14 @@ class CsvDistrictAdmin(admin.ModelAdmin):
             except csvfiles.CsvFilesError as exc:
                 form.add_error("zip_file", str(exc))
             else:
-                csv_sync_district.delay_on_commit(
-                    csv.district_id, SyncRun.Trigger.MANUAL, [f.pk for f in files]
+                run = background.district_run_start(
+                    district=csv.district,
+                    requested_by=request.user,
+                    file_ids=[f.pk for f in files],
                 )
                 names = ", ".join(f.name for f in files)
-                self.message_user(request, f"Received {names}; the run has started.")
-                return HttpResponseRedirect(
-                    reverse("admin:rostering_csvdistrict_change", args=[csv.pk])
-                )
+                self.message_user(request, f"Received {names}; run #{run.pk} is starting.")
+                return redirect("admin:rostering_syncrun_change", run.pk)
         context = {**self.admin_site.each_context(request), "form": form, "csv": csv,
                    "title": f"Upload files for {csv.key}"}  # fmt: skip
         return TemplateResponse(request, "admin/rostering/csvdistrict/upload.html", context)

@@ -35,7 +35,7 @@ from rostering.models import (
     District,
     SyncRun,
 )
-from rostering.runs import ErrorLog, RunRefused, RunResult, run_execute
+from rostering.runs import ErrorLog, RunProgress, RunRefused, RunResult, run_execute
 from rostering.sync.engine import Progress, sync_full
 from rostering.sync.store import store_for_connection
 
@@ -45,10 +45,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -196,12 +192,12 @@ def csv_district_sync(
     files: list[CsvFile] | None = None,
     requested_by: User | None = None,
     progress: Progress | None = None,
+    run: SyncRun | None = None,
 ) -> SyncRun:
     """Run one sync of a CSV district from its files (``files``, else the drop's or a fetch)."""
-    say = progress or _quiet
     csv = CsvDistrict.objects.get(district=district)
 
-    def work(run: SyncRun, log: ErrorLog) -> RunResult:
+    def work(run: SyncRun, log: ErrorLog, say: RunProgress) -> RunResult:
         try:
             taken = _files_for_run(district, csv, files)
         except sftpfetch.FetchError as exc:
@@ -260,6 +256,8 @@ def csv_district_sync(
         after_failure=lambda: "Nothing was archived.",
         dry_run=dry_run,
         requested_by=requested_by,
+        progress=progress,
+        run=run,
     )
 
 

@@ -113,6 +113,10 @@ class SyncRun(models.Model):
     # older than CLEVER_SYNC_HEARTBEAT_TIMEOUT died, and is marked failed.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While it runs: the latest step ("GET /v3.0/users page 3: 30000 users so far") and the
+    # records read so far per type, written by the heartbeat thread at most once a second.
+    progress = models.TextField(blank=True)
+    progress_counts = models.JSONField(default=dict, blank=True)
     # {"users": {"created": 3, "updated": 1, "unchanged": 9, "archived": 0, "restored": 0}, ...}
     counts = models.JSONField(default=dict, blank=True)
     # The planned archives awaiting review (needs_review), per type.

@@ -177,12 +177,61 @@ def district_lock(district_id: int, *, run: SyncRun | None = None) -> Iterator[b
             District.objects.filter(pk=district_id).update(sync_locked_at=None)
 
 
-class _Heartbeat:
-    """Writes a running run's heartbeat from a thread with its own database connection (so the
-    run's merge transaction never hides it), and renews the SQLite lock's lease."""
+class ReadStep(str):
+    """A progress message saying how many records of one type have been read so far (the run
+    page and ``clever_sync``'s bar show it per type); any other callback sees the plain text."""
 
-    def __init__(self, run: SyncRun) -> None:
+    record_type: str
+    total: int
+
+    def __new__(cls, message: str, *, record_type: str, total: int) -> ReadStep:
+        step = super().__new__(cls, message)
+        step.record_type, step.total = record_type, total
+        return step
+
+
+Progress = Callable[[str], None]
+
+
+class RunProgress:
+    """A run's live progress: the latest step and the records read per type, passed on to the
+    caller's own callback. Written to the run by the heartbeat thread (``_Heartbeat``), never
+    by the run's own connection, whose merge transaction would hide it until the end."""
+
+    def __init__(self, forward: Progress | None = None) -> None:
+        self.forward = forward
+        self.lock = threading.Lock()
+        self.message = ""
+        self.read: dict[str, int] = {}
+        self.version = 0
+
+    def __call__(self, message: str) -> None:
+        with self.lock:
+            self.message = str(message)[:500]
+            if isinstance(message, ReadStep):
+                self.read[message.record_type] = message.total
+            self.version += 1
+        if self.forward is not None:
+            self.forward(message)
+
+    def snapshot(self) -> tuple[int, str, dict[str, int]]:
+        with self.lock:
+            return self.version, self.message, dict(self.read)
+
+
+# How often, at most, a run's progress is written (the run page polls about as often).
+PROGRESS_SECONDS = 1.0
+
+
+class _Heartbeat:
+    """Writes a running run's heartbeat and progress from a thread with its own database
+    connection (so the run's merge transaction never hides them), and renews the SQLite lock's
+    lease."""
+
+    def __init__(self, run: SyncRun, progress: RunProgress | None = None) -> None:
         self.run_id, self.district_id = run.pk, run.district_id
+        self.progress = progress
+        self.written = 0
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name=f"heartbeat-{run.pk}", daemon=True)
 
@@ -195,11 +244,31 @@ class _Heartbeat:
         self.thread.join(timeout=10)
 
     def _loop(self) -> None:
+        every = settings.CLEVER_SYNC_HEARTBEAT_SECONDS
+        tick = min(every, PROGRESS_SECONDS)
+        last_beat = time.monotonic()
         try:
-            while not self.stopped.wait(settings.CLEVER_SYNC_HEARTBEAT_SECONDS):
-                self.beat()
+            while not self.stopped.wait(tick):
+                self.progress_write()
+                if time.monotonic() - last_beat >= every:
+                    self.beat()
+                    last_beat = time.monotonic()
         finally:
             connection.close()  # this thread's own connection
+
+    def progress_write(self) -> None:
+        if self.progress is None:
+            return
+        version, message, read = self.progress.snapshot()
+        if version == self.written:
+            return
+        try:
+            SyncRun.objects.filter(pk=self.run_id, status=SyncRun.Status.RUNNING).update(
+                progress=message, progress_counts=read
+            )
+            self.written = version
+        except DatabaseError as exc:
+            logger.info("progress of run %s not written: %s", self.run_id, exc)
 
     def beat(self) -> None:
         now = timezone.now()
@@ -237,6 +306,36 @@ def runs_dead_fail(*, district_id: int | None = None) -> int:
     return done
 
 
+def run_pending_create(
+    *, district: District, trigger: str, requested_by: User | None = None
+) -> SyncRun:
+    """Record a run asked for now and started in the background (its page exists at once)."""
+    return SyncRun.objects.create(
+        district=district,
+        trigger=trigger,
+        requested_by=requested_by,
+        client_id=settings.CLEVER_CLIENT_ID,
+    )
+
+
+def run_pending(*, run_id: int | None) -> SyncRun | None:
+    """The pending run ``run_id``, or None when there is none (it already ran: a retry)."""
+    if run_id is None:
+        return None
+    return SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.PENDING).first()
+
+
+def run_pending_refuse(*, run_id: int | None, error: str) -> None:
+    """Mark a pending run failed before it started, saying why."""
+    if run_id is not None:
+        SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.PENDING).update(
+            status=SyncRun.Status.FAILED,
+            failure=SyncRun.Failure.PERMANENT,
+            finished_at=timezone.now(),
+            error=error,
+        )
+
+
 class ErrorLog:
     """The records a run could not take: (record type, Clever ID, message), capped, counted."""
 
@@ -272,7 +371,7 @@ class RunResult:
     plan: dict[str, Any] = field(default_factory=dict)
 
 
-Work = Callable[[SyncRun, ErrorLog], RunResult]
+Work = Callable[[SyncRun, ErrorLog, RunProgress], RunResult]
 
 
 def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
@@ -300,8 +399,13 @@ def run_execute(
     after_failure: Callable[[], str],
     dry_run: bool = False,
     requested_by: User | None = None,
+    progress: Progress | None = None,
+    run: SyncRun | None = None,
 ) -> SyncRun:
     """Record one run of ``work`` on ``district`` under its lock; never raises for Clever.
+
+    ``run``: a pending run made when the run was asked for (the admin lands on its page before it
+    starts); else one is made here. ``progress`` hears each step as the run's page does.
 
     ``work`` raises ``RunRefused`` when it cannot start, ``clever.errors`` when Clever fails it.
     ``after_failure`` says, when Clever fails the run, what state it left ("Nothing was
@@ -309,18 +413,22 @@ def run_execute(
     Ops are told of a held or failed run once the lock is released, so a slow mail server never
     holds up the district's next sync.
     """
-    run = SyncRun.objects.create(
-        district=district,
-        trigger=trigger,
-        dry_run=dry_run,
-        requested_by=requested_by,
-        client_id=settings.CLEVER_CLIENT_ID,
-    )
+    if run is None or run.status != SyncRun.Status.PENDING:
+        run = SyncRun.objects.create(
+            district=district,
+            trigger=trigger,
+            dry_run=dry_run,
+            requested_by=requested_by,
+            client_id=settings.CLEVER_CLIENT_ID,
+        )
+    else:
+        run.client_id = settings.CLEVER_CLIENT_ID
+        run.save(update_fields=["client_id"])
     alert = True
     runs_dead_fail(district_id=district.pk)
     try:
         with district_lock(district.pk, run=run) as taken:
-            run, alert = _run_locked(run, taken, work, after_failure)
+            run, alert = _run_locked(run, taken, work, after_failure, RunProgress(progress))
     finally:
         if alert:
             run_alert_send(run=run)
@@ -328,7 +436,11 @@ def run_execute(
 
 
 def _run_locked(
-    run: SyncRun, taken: bool, work: Work, after_failure: Callable[[], str]
+    run: SyncRun,
+    taken: bool,
+    work: Work,
+    after_failure: Callable[[], str],
+    progress: RunProgress,
 ) -> tuple[SyncRun, bool]:
     """The run under its lock: (the finished run, whether ops should hear of it)."""
     district = run.district
@@ -341,8 +453,8 @@ def _run_locked(
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
     log = ErrorLog()
     try:
-        with _Heartbeat(run):
-            result = work(run, log)
+        with _Heartbeat(run, progress):
+            result = work(run, log, progress)
     except RunRefused as exc:
         failed = _finish(
             run, SyncRun.Status.FAILED, failure=SyncRun.Failure.PERMANENT, error=str(exc)
@@ -377,6 +489,8 @@ def _run_locked(
         raise
     finally:
         log.save(run)
+        # The last step and what was read, saved with the outcome (which writes the whole row).
+        _, run.progress, run.progress_counts = progress.snapshot()
     result.counts["errors"] = {"count": log.count}
     run = _finish(run, result.status, counts=result.counts, plan=result.plan)
     if run.status == SyncRun.Status.NEEDS_REVIEW:

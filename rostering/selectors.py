@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.login_sql import row_where
@@ -37,6 +37,7 @@ from rostering.models import (
     Section,
     SectionStudent,
     SectionTeacher,
+    SyncError,
     SyncRun,
     Term,
     UserRole,
@@ -489,3 +490,222 @@ def csv_run_report(run: SyncRun) -> list[str]:
     errors = run.errors.order_by("pk").values_list("message", flat=True)
     lines += [f"  row error: {message}" for message in errors[:200]]
     return lines
+
+
+# --- the run page: a held run's records, searchable and paged ---------------------------------
+
+_USER_NAME = ("first_name", "last_name", "preferred_name", "clever_id")
+# Per type: where a row's name is searched, and the path to its school (None: it has none).
+_HELD_SEARCH: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "schools": (("name", "clever_id"), ""),
+    "terms": (("name", "clever_id"), None),
+    "courses": (("name", "number", "clever_id"), None),
+    "users": (_USER_NAME, None),
+    "sections": (("name", "clever_id"), "school"),
+    "user_roles": (tuple(f"user__{f}" for f in _USER_NAME), "school"),
+    "user_schools": (tuple(f"user__{f}" for f in _USER_NAME), "school"),
+    "contact_relationships": (
+        tuple(f"{who}__{f}" for who in ("contact", "student") for f in _USER_NAME),
+        None,
+    ),
+    "enrollments": (
+        ("section__name", *(f"user__{f}" for f in _USER_NAME)),
+        "section__school",
+    ),
+    "section_teachers": (
+        ("section__name", *(f"user__{f}" for f in _USER_NAME)),
+        "section__school",
+    ),
+}
+HELD_PAGE_SIZE = 50
+
+
+@dataclass
+class HeldRow:
+    record_type: str
+    name: str
+    school: str
+    last_seen: dt.datetime | None
+
+
+@dataclass
+class HeldPage:
+    """One page of the records a held run would archive, and where it sits among them."""
+
+    rows: list[HeldRow]
+    total: int
+    page: int
+    pages: int
+    query: str
+    # Per type: how many it would archive (all), and how many match the search.
+    per_type: list[tuple[str, int, int]]
+
+
+def _held_queryset(name: str, ids: list[int], query: str) -> QuerySet:
+    spec = SPEC_BY_NAME[name]
+    fields, school = _HELD_SEARCH[name]
+    qs = spec.model.objects.filter(pk__in=ids)
+    if query:
+        match = Q()
+        for f in fields:
+            match |= Q(**{f"{f}__icontains": query})
+        qs = qs.filter(match)
+    related = [
+        k.field.removesuffix("_id") for k in getattr(spec, "keys", ()) if hasattr(k, "field")
+    ]
+    if school:
+        related.append(school)
+    return qs.select_related(*related, "last_seen_run").order_by("pk")
+
+
+def _held_school(name: str, obj: Any) -> str:
+    path = _HELD_SEARCH[name][1]
+    if path is None:
+        return ""
+    target = obj
+    for part in path.split("__") if path else ():
+        target = getattr(target, part, None)
+        if target is None:
+            return ""
+    return str(target)
+
+
+def _held_name(name: str, obj: Any) -> str:
+    if isinstance(obj, User):
+        return obj.display_name or obj.clever_id or obj.username
+    if name in ("enrollments", "section_teachers"):
+        return f"{obj.user.display_name or obj.user.clever_id} in {obj.section}"
+    if name in ("user_roles", "user_schools"):
+        return f"{obj.user.display_name or obj.user.clever_id} as {obj.role}"
+    if name == "contact_relationships":
+        return f"{obj.contact.display_name} for {obj.student.display_name}"
+    return str(obj)
+
+
+def held_page(*, run: SyncRun, query: str = "", page: int = 1) -> HeldPage:
+    """The records a held run would archive (type, name, school, when last seen), searched by
+    name and paged; at most HELD_PAGE_SIZE rows are read."""
+    query = query.strip()
+    plan = run.plan.get("archive") or {}
+    per_type: list[tuple[str, int, int]] = []
+    querysets: list[tuple[str, QuerySet, int]] = []
+    for name in (n for n in SPEC_BY_NAME if n in plan):
+        ids = list(plan[name].get("ids") or [])
+        if not ids:
+            continue
+        qs = _held_queryset(name, ids, query)
+        matching = qs.count() if query else len(ids)
+        per_type.append((name, plan[name].get("count", len(ids)), matching))
+        querysets.append((name, qs, matching))
+    total = sum(n for _, _, n in querysets)
+    pages = max(1, -(-total // HELD_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    skip, want = (page - 1) * HELD_PAGE_SIZE, HELD_PAGE_SIZE
+    rows: list[HeldRow] = []
+    for name, qs, n in querysets:
+        if skip >= n:
+            skip -= n
+            continue
+        label = SPEC_BY_NAME[name].record_type
+        for obj in qs[skip : skip + want]:
+            seen = obj.last_seen_run
+            rows.append(
+                HeldRow(
+                    label,
+                    _held_name(name, obj),
+                    _held_school(name, obj),
+                    (seen.finished_at or seen.created_at) if seen else None,
+                )
+            )
+        want -= min(want, n - skip)
+        skip = 0
+        if want <= 0:
+            break
+    return HeldPage(rows, total, page, pages, query, per_type)
+
+
+def district_counts(*, district: District) -> list[tuple[str, int, int]]:
+    """The district's records per kind: (kind, live, archived), a query per kind."""
+    kinds: list[tuple[str, QuerySet]] = [
+        ("Schools", School.objects.filter(district=district)),
+        ("Terms", Term.objects.filter(district=district)),
+        ("Courses", Course.objects.filter(district=district)),
+        ("Sections", Section.objects.filter(district=district)),
+        (
+            "Students",
+            UserRole.objects.filter(user__district=district, role="student"),
+        ),
+        ("Teachers", UserRole.objects.filter(user__district=district, role="teacher")),
+        ("Users", User.objects.filter(district=district)),
+    ]
+    rows = []
+    for label, qs in kinds:
+        counted = qs.aggregate(
+            live=Count("pk", filter=Q(archived_at__isnull=True)),
+            archived=Count("pk", filter=Q(archived_at__isnull=False)),
+        )
+        rows.append((label, counted["live"], counted["archived"]))
+    return rows
+
+
+# --- a user's page: who they are in the roster -------------------------------------------------
+
+
+@dataclass
+class UserRoster:
+    roles: list[UserRole]
+    schools: list[UserSchool]
+    teaching: list[SectionTeacher]
+    enrolled: list[SectionStudent]
+    contacts: list[ContactRelationship]  # the user's contacts (a student's guardians)
+    students: list[ContactRelationship]  # the students a contact is related to
+    last_seen: SyncRun | None
+    errors: list[Any]
+
+
+ROSTER_LIMIT = 200
+
+
+def user_roster(*, user: User) -> UserRoster:
+    """A user's roles, schools, sections (taught, enrolled), contacts, the run that last saw
+    them and the sync errors about them; live first, archived after, at most ROSTER_LIMIT each."""
+    live_first = [F("archived_at").asc(nulls_first=True)]
+    roles = list(
+        UserRole.objects.filter(user=user).select_related("school").order_by(*live_first, "role")
+    )
+    schools = list(
+        UserSchool.objects.filter(user=user)
+        .select_related("school")
+        .order_by(*live_first, "school__name")[:ROSTER_LIMIT]
+    )
+    teaching = list(
+        SectionTeacher.objects.filter(user=user)
+        .select_related("section__school", "section__term")
+        .order_by(*live_first, "section__name")[:ROSTER_LIMIT]
+    )
+    enrolled = list(
+        SectionStudent.objects.filter(user=user)
+        .select_related("section__school", "section__term")
+        .order_by(*live_first, "section__name")[:ROSTER_LIMIT]
+    )
+    contacts = list(
+        ContactRelationship.objects.filter(student=user)
+        .select_related("contact")
+        .order_by(*live_first, "pk")[:ROSTER_LIMIT]
+    )
+    students = list(
+        ContactRelationship.objects.filter(contact=user)
+        .select_related("student")
+        .order_by(*live_first, "pk")[:ROSTER_LIMIT]
+    )
+    last_seen = (
+        SyncRun.objects.filter(pk=user.last_seen_run_id).first() if user.last_seen_run_id else None
+    )
+    errors: list[Any] = []
+    if user.clever_id:
+        errors = list(
+            SyncError.objects.filter(clever_id=user.clever_id)
+            .select_related("run")
+            .order_by("-pk")[:10]
+        )
+    return UserRoster(roles, schools, teaching, enrolled, contacts, students, last_seen, errors)

@@ -18,7 +18,14 @@ from django.utils import timezone
 from clever import data_api
 from rostering import csvservices
 from rostering.models import CsvFile, District, SyncRun
-from rostering.runs import ErrorLog, RunRefused, RunResult, district_lock, run_execute
+from rostering.runs import (
+    ErrorLog,
+    RunProgress,
+    RunRefused,
+    RunResult,
+    district_lock,
+    run_execute,
+)
 from rostering.sources import CleverApiSource
 from rostering.sync import events, specs
 from rostering.sync.engine import Progress, sync_full
@@ -29,10 +36,6 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger(__name__)
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 def _clever_client(district: District) -> data_api.DataApiClient:
@@ -50,6 +53,7 @@ def district_sync(
     requested_by: User | None = None,
     progress: Progress | None = None,
     csv_files: list[CsvFile] | None = None,
+    run: SyncRun | None = None,
 ) -> SyncRun:
     """Run one full sync of ``district`` from its roster source, recorded as a SyncRun.
 
@@ -65,9 +69,10 @@ def district_sync(
             files=csv_files,
             requested_by=requested_by,
             progress=progress,
+            run=run,
         )
 
-    def work(run: SyncRun, log: ErrorLog) -> RunResult:
+    def work(run: SyncRun, log: ErrorLog, say: RunProgress) -> RunResult:
         with _clever_client(district) as client:
             source = CleverApiSource(
                 client,
@@ -75,9 +80,7 @@ def district_sync(
                 roles=tuple(settings.CLEVER_SYNC_USER_ROLES),
             )
             store = store_for_connection(district_id=district.pk, run_id=run.pk)
-            return sync_full(
-                run=run, source=source, store=store, errors_log=log, progress=progress or _quiet
-            )
+            return sync_full(run=run, source=source, store=store, errors_log=log, progress=say)
 
     return run_execute(
         district=district,
@@ -86,16 +89,18 @@ def district_sync(
         after_failure=lambda: "Nothing was archived.",
         dry_run=dry_run,
         requested_by=requested_by,
+        progress=progress,
+        run=run,
     )
 
 
 def district_events_apply(*, district: District, progress: Progress | None = None) -> SyncRun:
     """Apply the district's new Clever events in order (trigger "event"), recorded as a run."""
 
-    def work(run: SyncRun, log: ErrorLog) -> RunResult:
+    def work(run: SyncRun, log: ErrorLog, say: RunProgress) -> RunResult:
         with _clever_client(district) as client:
             counts, plan = events.apply_events(
-                district=district, run=run, client=client, log=log, progress=progress or _quiet
+                district=district, run=run, client=client, log=log, progress=say
             )
         if plan:
             return RunResult(status=SyncRun.Status.NEEDS_REVIEW, counts=counts, plan=plan)
@@ -109,6 +114,7 @@ def district_events_apply(*, district: District, progress: Progress | None = Non
             "Events before it were applied; the next run resumes after event "
             f"{district.last_event_id or '(none)'}."
         ),
+        progress=progress,
     )
 
 
@@ -136,7 +142,9 @@ def sync_run_approve(*, run: SyncRun, user: User | None) -> SyncRun:
             counts = dict(run.counts)
             for name, entry in (run.plan.get("archive") or {}).items():
                 done = archive_rows(specs.SPEC_BY_NAME[name], list(entry.get("ids") or []), now)
-                counts.setdefault(name, {})["archived"] = done
+                entry_counts = counts.setdefault(name, {})
+                entry_counts["archived"] = done
+                entry_counts.pop("held", None)
             last_event = run.plan.get("last_event_id") or ""
             if last_event:
                 District.objects.filter(pk=run.district_id).update(last_event_id=last_event)

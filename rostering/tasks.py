@@ -51,12 +51,20 @@ def sync_all_districts() -> int:
     retry_backoff_max=SYNC_RETRY_SECONDS * 2**SYNC_MAX_RETRIES,
     retry_jitter=True,
 )
-def sync_district(self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str:
-    """Run one district's sync (idempotent: a re-delivered message syncs again or is skipped)."""
+def sync_district(
+    self, district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED, run_id: int | None = None
+) -> str:
+    """Run one district's sync (idempotent: a re-delivered message syncs again or is skipped).
+
+    ``run_id``: the pending run made when it was asked for (the admin shows its page); a retry
+    or re-delivery, finding it no longer pending, records a run of its own."""
     district = District.objects.filter(pk=district_id, status=District.Status.CONNECTED).first()
     if district is None:
+        runs.run_pending_refuse(run_id=run_id, error="The district is not connected.")
         return "not connected"
-    run = services.district_sync(district=district, trigger=trigger)
+    run = services.district_sync(
+        district=district, trigger=trigger, run=runs.run_pending(run_id=run_id)
+    )
     # In-process (no broker) a retry would run the whole sync again at once; the next
     # schedule tries again instead.
     if run.retryable and not (self.request.called_directly or self.request.is_eager):
@@ -122,7 +130,10 @@ def csv_run_due() -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def csv_sync_district(
-    district_id: int, trigger: str = SyncRun.Trigger.SCHEDULED, file_ids: list[int] | None = None
+    district_id: int,
+    trigger: str = SyncRun.Trigger.SCHEDULED,
+    file_ids: list[int] | None = None,
+    run_id: int | None = None,
 ) -> str:
     """Run one CSV district's sync from its files (``file_ids``: e.g. an uploaded zip's; else the
     drop's or a fetch). Idempotent: the same files merge to the same rows; a run skipped because
@@ -131,11 +142,14 @@ def csv_sync_district(
         pk=district_id, status=District.Status.CONNECTED, source=District.Source.CSV
     ).first()
     if district is None:
+        runs.run_pending_refuse(run_id=run_id, error="The district is not a connected CSV one.")
         return "not a connected CSV district"
     files = None
     if file_ids is not None:
         files = list(CsvFile.objects.filter(district=district, pk__in=file_ids))
-    run = services.district_sync(district=district, trigger=trigger, csv_files=files)
+    run = services.district_sync(
+        district=district, trigger=trigger, csv_files=files, run=runs.run_pending(run_id=run_id)
+    )
     if run.status == SyncRun.Status.SKIPPED:
         csvservices.csv_drop_pending_again(district=district)
     return run.status

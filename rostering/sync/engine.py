@@ -21,7 +21,7 @@ from accounts.services import claim_of, users_match_local
 from clever import errors
 from rostering.connections import district_clever_state_save
 from rostering.models import District, SyncRun
-from rostering.runs import ErrorLog, RunResult
+from rostering.runs import ErrorLog, ReadStep, RunResult
 from rostering.selectors import rollover_note
 from rostering.sources import RosterSource
 from rostering.sync import specs
@@ -118,7 +118,11 @@ def _read(
         _stage(store, rows)
         _stage(store, batch.rows)
         total += len(batch.records) + len(batch.rejected)
-        progress(f"{batch.where}: {total} {spec.name} so far")
+        progress(
+            ReadStep(
+                f"{batch.where}: {total} {spec.name} so far", record_type=spec.name, total=total
+            )
+        )
     duplicate = store.duplicate(spec.name)
     if duplicate:
         raise errors.CleverMalformedError(
@@ -173,6 +177,10 @@ def _apply(
                 if not run.dry_run:
                     transaction.savepoint_rollback(savepoint)
                     result.status = SyncRun.Status.NEEDS_REVIEW
+                    # Nothing was archived: the counts say held, not archived.
+                    for name, n in archived.items():
+                        result.counts[name]["held"] = n
+                        result.counts[name]["archived"] = 0
             else:
                 transaction.savepoint_commit(savepoint)
             if run.dry_run:

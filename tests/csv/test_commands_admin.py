@@ -18,6 +18,7 @@ from accounts.models import User
 from rostering import csvservices, runs
 from rostering.models import CsvDistrict, CsvFile, CsvSchedule, District, SyncRun
 from tests.csv.conftest import district_files, to_zip, write_folder
+from tests.runwait import wait_for_run
 
 
 def test_csv_district_add_prints_the_drop_login_and_a_password_once(db, capsys):
@@ -101,8 +102,9 @@ def test_a_second_process_run_is_skipped_while_one_holds_the_district(tmp_path, 
     connection.close()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_admin_zip_upload_runs_and_history_shows_files_counts_and_errors(
-    district, admin_client, eager, django_capture_on_commit_callbacks
+    district, admin_client, eager
 ):
     csv = district.csv
     url = reverse("admin:rostering_csvdistrict_upload", args=[csv.pk])
@@ -110,11 +112,15 @@ def test_admin_zip_upload_runs_and_history_shows_files_counts_and_errors(
     files["students.csv"] += b"PZ,S1,,Nameless,3,,,,,,\n"
     upload = io.BytesIO(to_zip(files))
     upload.name = "export.zip"
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url, {"zip_file": upload})
-    assert response.status_code == 302
+    response = admin_client.post(url, {"zip_file": upload})
     run = SyncRun.objects.get(district=district)
+    # The run goes on in the background; the upload lands on its page.
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:rostering_syncrun_change", args=[run.pk])
+    run = wait_for_run(run.pk)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    run_page = admin_client.get(response["Location"]).content.decode()
+    assert "read 33, applied 32, skipped 1" in run_page
     page = admin_client.get(reverse("admin:rostering_csvdistrict_change", args=[csv.pk]))
     html = page.content.decode()
     assert page.status_code == 200 and "Succeeded" in html

@@ -208,3 +208,20 @@ def test_the_page_says_go_live_steps_are_done_in_clevers_dashboard(staff_client)
     # No button claims to approve, connect or launch anything itself.
     for claim in (">Approve<", ">Launch now<", ">Invite<", "it is connected"):
         assert claim not in html
+
+
+def test_a_district_without_a_clever_id_never_breaks_the_page(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from rostering.models import District
+
+    ops = django_user_model.objects.create_user("ops2", password="x", is_staff=True)
+    ops.user_permissions.add(Permission.objects.get(codename="change_districtconnection"))
+    client.force_login(ops)
+    # Rows saved before a Clever id was required (Admin, Add district, with the id left blank).
+    District.objects.create(clever_id="", name="")
+    make_district("Springfield USD")
+    response = client.get("/golive/districts/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Springfield USD" in html and 'data-testid="broken"' in html

@@ -8,6 +8,9 @@ from django.conf import settings as django_settings
 from rostering import connections, services
 from rostering.models import District, SyncRun
 from rostering.sync import store
+from tests.runwait import wait_for_run
+
+__all__ = ["wait_for_run"]
 
 CERT = "9aa03c1635aa7766e18a6a7d"  # Certification ISD (fixtures/demo/EDGE_CASES.md)
 LAKE = "b44431b0febef4ed7dd7e43b"  # Lakeside Charter Schools

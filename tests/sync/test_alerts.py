@@ -142,7 +142,10 @@ def test_a_held_run_names_what_it_would_archive(cert, clever, ops_mail, mailoutb
 
     client.force_login(User.objects.create_superuser(username="root", password="pw-root-1"))
     page = client.get(reverse("admin:rostering_syncrun_change", args=[run.pk])).content.decode()
-    assert f"archive 2 schools: {names[0]}, {names[1]}" in page
+    # The run page lists them by name, with their type and school.
+    rows = page[page.index('data-testid="held-rows"') :]
+    for name in names:
+        assert f"<td>{name}</td><td>school</td><td>{name}</td>" in rows
 
 
 def _unshare_the_biggest_term(cert, clever, end_date: dt.date) -> dict:

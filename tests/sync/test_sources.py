@@ -88,7 +88,7 @@ def _roster(*students: str) -> dict[str, list]:
 
 
 def _run(district, source) -> SyncRun:
-    def work(run, log):
+    def work(run, log, progress):
         store = store_for_connection(district_id=district.pk, run_id=run.pk)
         return sync_full(run=run, source=source, store=store, errors_log=log, progress=print)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import Error as DatabaseError
+from tqdm import tqdm
 
 from clever import errors
 from rostering import connections, services
 from rostering.models import District, SyncRun
+from rostering.runs import ReadStep
 from rostering.sync.specs import ALL_NAMES
 
 _COLUMNS = ("created", "updated", "unchanged", "archived", "restored")
@@ -26,6 +28,56 @@ def format_counts(run: SyncRun) -> list[str]:
     if errors:
         lines.append(f"  {errors} record(s) could not be taken as they are (see the run's errors)")
     return lines
+
+
+def _expected(district: District) -> dict[str, int]:
+    """Records per type the district's last successful sync saw: the bars' totals."""
+    last = (
+        SyncRun.objects.filter(district=district, status=SyncRun.Status.SUCCEEDED, dry_run=False)
+        .order_by("-created_at")
+        .first()
+    )
+    if last is None:
+        return {}
+    return {
+        name: sum(c.get(k, 0) for k in ("created", "updated", "unchanged", "restored"))
+        for name, c in last.counts.items()
+        if isinstance(c, dict) and name != "errors"
+    }
+
+
+class ProgressBars:
+    """On a terminal: a bar per record type as it is read (out of what the last sync saw, when
+    known) with each other step printed above; elsewhere, one plain line per step."""
+
+    def __init__(self, out: TextIO, *, district: District, tty: bool) -> None:
+        self.out, self.tty = out, tty
+        self.expected = _expected(district) if tty else {}
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, message: str) -> None:
+        if not self.tty:
+            self.out.write(f"  {message}\n")
+            return
+        if isinstance(message, ReadStep):
+            bar = self.bars.get(message.record_type)
+            if bar is None:
+                for other in self.bars.values():
+                    other.close()
+                total = self.expected.get(message.record_type) or None
+                bar = tqdm(
+                    total=total, desc=f"  {message.record_type:<10}", unit=" rec", file=self.out
+                )
+                self.bars[message.record_type] = bar
+            if bar.total is not None and message.total > bar.total:
+                bar.total = message.total
+            bar.update(message.total - bar.n)
+            return
+        tqdm.write(f"  {message}", file=self.out)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
 
 
 class Command(BaseCommand):
@@ -111,12 +163,13 @@ class Command(BaseCommand):
     def _sync(self, district: District, *, dry_run: bool) -> list[str]:
         label = f"{district.name or district.clever_id} ({district.clever_id})"
         self.stdout.write(f"Syncing {label}{' (dry run)' if dry_run else ''}...")
-        run = services.district_sync(
-            district=district,
-            trigger=SyncRun.Trigger.MANUAL,
-            dry_run=dry_run,
-            progress=lambda message: self.stdout.write(f"  {message}"),
-        )
+        bars = ProgressBars(self.stdout._out, district=district, tty=self.stdout.isatty())
+        try:
+            run = services.district_sync(
+                district=district, trigger=SyncRun.Trigger.MANUAL, dry_run=dry_run, progress=bars
+            )
+        finally:
+            bars.close()
         self.stdout.write(f"Run #{run.pk}: {run.status}")
         if run.counts:
             self.stdout.write("\n".join(format_counts(run)))
