@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.db import connection
 
 from tests.foundation.test_settings import GOOD
 
@@ -38,12 +39,18 @@ def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.fixture
-def served(tmp_path):
-    """gunicorn with the project's config and an access log file; yields (base URL, log path)."""
+def served(tmp_path, django_db_setup, django_db_blocker):
+    """gunicorn with the project's config and an access log file, on the test database (migrated,
+    unlike DATABASE_URL's own); yields (base URL, log path)."""
     port = _free_port()
     access_log = tmp_path / "access.log"
     error_log = tmp_path / "error.log"
     env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     proc = subprocess.Popen(
         [
             GUNICORN,
@@ -84,6 +91,7 @@ def _access_lines(path: Path, needle: str, timeout: float = 10) -> list[str]:
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres  # gunicorn, another process, must share the (migrated) test database
 def test_access_log_lines_carry_no_code_or_state(served):
     base, access_log = served
     code, state = "c0de-SECRET-4f2a", "st4te-SECRET-91bd"

@@ -136,6 +136,7 @@ def test_the_deletion_answer_names_every_path_in_the_code_that_deletes():
         ("sso/services.py", "redeemed_codes_prune"),  # "the hashes of used login codes"
         ("config/session_store.py", "cycle_key"),  # "a session when its user logs out"
         ("config/session_store.py", "delete"),
+        ("config/session_cache.py", "delete"),  # the same, when sessions live in Redis
         ("rostering/csvservices.py", "csv_schedule_remove"),  # "a CSV district's pending schedule"
     }
     answer = _answer(_report(), DELETED)
