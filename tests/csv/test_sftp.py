@@ -55,7 +55,11 @@ async def _upload(port: int, username: str, files: dict[str, bytes], **auth) -> 
 def _wait_for_run(district, timeout: float = 30) -> SyncRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = SyncRun.objects.filter(district=district).exclude(status="running").first()
+        run = (
+            SyncRun.objects.filter(district=district)
+            .exclude(status__in=["running", "pending"])
+            .first()
+        )
         if run is not None:
             return run
         time.sleep(0.2)

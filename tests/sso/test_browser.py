@@ -115,10 +115,11 @@ def test_teacher_logs_in_from_the_clever_portal(portal, live_server, monkeypatch
                 "students": card.locator('[data-testid="students"] li').all_inner_texts(),
             }
         page.screenshot(path=str(SCREENSHOT), full_page=True)
-        # Our pages pass the policy: the home page, and the logged-out landing page.
+        # Our pages pass the policy: the home page, and the "You are logged out" page.
         page.get_by_role("button", name="Log out").click()
-        page.wait_for_url(f"{live_server.url}/")
-        assert page.get_by_role("link", name="Log in with Clever").first.is_visible()
+        page.wait_for_url(f"{live_server.url}/logged-out/")
+        assert "log out of Clever too" in page.content()
+        assert page.get_by_role("link", name="Log in again").is_visible()
         assert violations == []
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE")
 
