@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -212,5 +213,9 @@ def login_check(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "golive/login_check.html",
-        {"person": person, "check": logincheck.login_check(user=person)},
+        {
+            "person": person,
+            "check": logincheck.login_check(user=person),
+            "keep_days": settings.CLEVER_LOGIN_REFUSALS_KEEP_DAYS,
+        },
     )
