@@ -140,6 +140,7 @@ def test_the_deletion_answer_names_every_path_in_the_code_that_deletes():
         ("config/session_store.py", "delete"),
         ("config/session_cache.py", "delete"),  # the same, with sessions in Redis
         ("rostering/csvservices.py", "csv_schedule_remove"),  # "a CSV district's pending schedule"
+        ("golive/services.py", "launch_tester_remove"),  # "a launch tester"
     }
     answer = _answer(_report(), DELETED)
     assert answer.startswith("No: we store no progress data, so none is ever deleted.")
@@ -148,6 +149,7 @@ def test_the_deletion_answer_names_every_path_in_the_code_that_deletes():
     assert "the record of a refused login after 90 days (CLEVER_LOGIN_REFUSALS_KEEP_DAYS)" in answer
     assert "a session when its user logs out" in answer
     assert "remove a CSV district's pending schedule" in answer
+    assert "and a launch tester on the go-live districts page" in answer
     # The sync's stores only drop their own staging tables; neither deletes a row.
     for store in ("rostering/sync/pg.py", "rostering/sync/orm.py", "rostering/sync/events.py"):
         assert not re.search(r"\.delete\(|DELETE\s+FROM", (ROOT / store).read_text(), re.I)
