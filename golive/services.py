@@ -40,6 +40,10 @@ CLEVER_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 LAUNCH_RECHECK_SECONDS = 60
 
 
+# How a decline's reason starts in the connection's note.
+DECLINED_NOTE = "Declined: "
+
+
 class GoLiveError(Exception):
     """An ops action we refuse, with a message that says why."""
 
@@ -215,7 +219,9 @@ def connection_decline(
         connection.decided_at = timezone.now()
         connection.decided_by = by
         if reason.strip():
-            connection.note = reason.strip()
+            # On a line of its own after the request's note, so an undo takes only it away.
+            declined = f"{DECLINED_NOTE}{reason.strip()}"
+            connection.note = f"{connection.note}\n{declined}" if connection.note else declined
         connection.save()
     return connection
 
@@ -369,6 +375,9 @@ def connection_decline_undo(*, clever_district_id: str, by: User | None) -> Dist
         connection.state = State.REQUESTED
         connection.decided_at = None
         connection.decided_by = None
+        connection.note = "\n".join(
+            line for line in connection.note.splitlines() if not line.startswith(DECLINED_NOTE)
+        )
         connection.save()
     return connection
 

@@ -89,7 +89,7 @@ def test_a_declined_request_shows_declined_with_the_reason(staff_client):
     _post(staff_client, "district_request", {"clever_district_id": cid, "name": "Ogdenville"})
     page = _post(staff_client, "district_decline", {"reason": "Not a customer"}, clever_id=cid)
     row = _row(page, cid)
-    assert row.state == "declined" and row.note == "Not a customer"
+    assert row.state == "declined" and row.note == "Declined: Not a customer"
     # A declined request cannot then be approved.
     page = _post(staff_client, "district_approve", clever_id=cid)
     assert "Only a pending request can be approved; Ogdenville is declined." in _messages(page)

@@ -168,8 +168,11 @@ def test_a_launch_clever_made_cannot_be_undone_here(staff_client):
 
 def test_a_decline_can_be_taken_back(staff_client):
     cid = clever_id()
-    services.connection_request_record(clever_district_id=cid, name="Ogdenville")
+    services.connection_request_record(
+        clever_district_id=cid, name="Ogdenville", note="Asked at the conference"
+    )
     page = _post(staff_client, "district_decline", {"reason": "Wrong district"}, clever_id=cid)
+    assert _row(page, cid).note == "Asked at the conference\nDeclined: Wrong district"
     assert "Undo decline" in _row_html(page, cid)
     page = _post(staff_client, "district_decline_undo", clever_id=cid)
     assert (
@@ -178,6 +181,7 @@ def test_a_decline_can_be_taken_back(staff_client):
     )
     row = _row(page, cid)
     assert row.state == "requested" and row.can_approve
+    assert row.note == "Asked at the conference"  # the decline's reason went with it
     page = _post(staff_client, "district_decline_undo", clever_id=cid)
     assert (
         "Only a declined request can be taken back; Ogdenville is requested (pending)."
