@@ -434,3 +434,19 @@ def test_action_pages_fit_a_phone_without_inline_style_or_script(staff_client, s
         html = staff_client.get(url).content.decode()
         assert 'name="viewport"' in html
         assert not re.search(r"\sstyle=|<style|<script(?![^>]*\ssrc=)", html), url
+
+
+def test_the_admin_lists_testers_but_adds_none_by_id(client, staff):
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    district = make_district()
+    teacher = make_user(district, "teacher")
+    services.launch_tester_add(
+        clever_district_id=district.clever_id, clever_user_id=teacher.clever_id, by=staff
+    )
+    connection = DistrictConnection.objects.get()
+    page = client.get(reverse("admin:golive_districtconnection_change", args=[connection.pk]))
+    html = page.content.decode()
+    assert teacher.clever_id in html and 'name="testers-0-DELETE"' in html
+    assert 'name="testers-__prefix__-clever_user_id"' not in html
