@@ -260,6 +260,14 @@ CLEVER_LOGIN_RATE_LIMIT = env.str("CLEVER_LOGIN_RATE_LIMIT", default="1200/m")
 # Proxies in front of us that append to X-Forwarded-For; 0: REMOTE_ADDR is the client.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_USE_CACHE = "default"
+# Refused Clever logins are kept per person this many days for the user support page (successes,
+# the go-live checklist's evidence, are kept as before), then pruned daily by Celery beat.
+CLEVER_LOGIN_REFUSALS_KEEP_DAYS = env.int("CLEVER_LOGIN_REFUSALS_KEEP_DAYS", default=90)
+if CLEVER_LOGIN_REFUSALS_KEEP_DAYS < 1:
+    raise ImproperlyConfigured(
+        "CLEVER_LOGIN_REFUSALS_KEEP_DAYS must be a number of days (1 or more), "
+        f"got {CLEVER_LOGIN_REFUSALS_KEEP_DAYS}"
+    )
 CLEVER_ACCOUNT_MATCHING = env.list(
     "CLEVER_ACCOUNT_MATCHING", default=["clever_id", "sis_id", "district_username", "email"]
 )
@@ -391,6 +399,11 @@ CELERY_BEAT_SCHEDULE = {
     "prune-redeemed-codes": {
         "task": "sso.tasks.prune_redeemed_codes",
         "schedule": crontab(minute="17"),
+    },
+    # Refused-login records older than CLEVER_LOGIN_REFUSALS_KEEP_DAYS, daily.
+    "prune-login-refusals": {
+        "task": "sso.tasks.prune_login_refusals",
+        "schedule": crontab(minute="37", hour="4"),
     },
 }
 # Between nightly syncs, apply Clever's events (e.g. "*/15 * * * *"); empty: off. Events are

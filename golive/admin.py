@@ -58,10 +58,16 @@ class ChecklistRunAdmin(admin.ModelAdmin):
 
 
 class LaunchTesterInline(admin.TabularInline):
+    """Listed (and removable) here; added on the district's testers page, picked by name from
+    its synced users (golive.services.launch_tester_add checks they are one)."""
+
     model = LaunchTester
-    extra = 1
+    extra = 0
     fields = ("clever_user_id", "note", "added_by", "created_at")
-    readonly_fields = ("added_by", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(DistrictConnection)

@@ -42,8 +42,13 @@ class DeclineForm(forms.Form):
 
 
 class TesterForm(forms.Form):
-    clever_user_id = forms.CharField(label="Clever user id", max_length=64)
+    # Posted by the "Add" button of a person found by name (the page never asks for an id).
+    clever_user_id = forms.CharField(label="Tester", max_length=64)
     note = forms.CharField(label="Note", required=False, max_length=200)
+
+
+class TesterRemoveForm(forms.Form):
+    clever_user_id = forms.CharField(label="Tester", max_length=64)
 
 
 def first_error(form: forms.Form) -> str:

@@ -8,6 +8,7 @@ the same questions a real login asks, over the roster.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from accounts.models import User
 from clever import usertypes
 from golive.selectors import sso_block_reason
 from rostering.models import District, SectionStudent, SectionTeacher, UserRole
-from sso.models import LoginRecord
+from sso.models import LoginRecord, LoginRefusal
 from sso.services import supported_user_types
 
 LOGINS_SHOWN = 10
@@ -30,6 +31,19 @@ class Finding:
     fix: str = ""
 
 
+@dataclass(frozen=True)
+class LoginEntry:
+    """One Clever login of theirs and how it ended."""
+
+    at: dt.datetime
+    user_type: str
+    entry_point: str
+    ok: bool
+    outcome: str
+    # The Clever app it went through, when it is not the one configured now.
+    other_app: str = ""
+
+
 @dataclass
 class LoginCheck:
     verdict: str
@@ -37,7 +51,7 @@ class LoginCheck:
     # Logs in and sees their classes: nothing to fix.
     clear: bool = False
     findings: list[Finding] = field(default_factory=list)
-    logins: list[LoginRecord] = field(default_factory=list)
+    logins: list[LoginEntry] = field(default_factory=list)
 
 
 def _type_finding(roles: list[str]) -> tuple[Finding, str]:
@@ -77,9 +91,40 @@ def _type_finding(roles: list[str]) -> tuple[Finding, str]:
     )
 
 
+def last_logins(*, user: User, limit: int = LOGINS_SHOWN) -> list[LoginEntry]:
+    """Their last Clever logins, newest first: the successes (``LoginRecord``) and the refusals
+    once Clever had named them (``LoginRefusal``, by Clever user id: kept
+    CLEVER_LOGIN_REFUSALS_KEEP_DAYS). Two queries."""
+    app = settings.CLEVER_CLIENT_ID
+
+    def other(client_id: str) -> str:
+        return client_id if client_id and client_id != app else ""
+
+    entries = [
+        LoginEntry(r.created_at, r.user_type, r.entry_point, True, "logged in", other(r.client_id))
+        for r in LoginRecord.objects.filter(user=user).only(
+            "created_at", "user_type", "entry_point", "client_id"
+        )[:limit]
+    ]
+    if user.clever_id:
+        entries += [
+            LoginEntry(
+                r.created_at,
+                r.user_type,
+                r.entry_point,
+                False,
+                r.get_kind_display(),
+                other(r.client_id),
+            )
+            for r in LoginRefusal.objects.filter(clever_user_id=user.clever_id)[:limit]
+        ]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
 def login_check(*, user: User) -> LoginCheck:
     """What ``user``'s next Clever login would do, finding by finding, with their last logins."""
-    logins = list(LoginRecord.objects.filter(user=user).select_related("district")[:LOGINS_SHOWN])
+    logins = last_logins(user=user)
     if not user.clever_id:
         return LoginCheck(
             "Not a Clever account",

@@ -94,7 +94,10 @@ class DistrictConnection(models.Model):
     # Ops' note of the launch date set in Clever's dashboard (UTC date). Logins follow Clever's
     # own launch date once we have read it; this note decides only until then (launch_of).
     launch_date = models.DateField(null=True, blank=True)
+    # Set by "Mark launched in Clever today" (cleared by its undo, which restores the launch date
+    # noted before it, kept here meanwhile).
     launched_at = models.DateTimeField(null=True, blank=True)
+    launch_date_before = models.DateField(null=True, blank=True)
     launched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -90,6 +90,8 @@ class ReportFacts:
     me_path: str
     user_path: str
     rostering_only: bool
+    # Days a refused login is kept per person (CLEVER_LOGIN_REFUSALS_KEEP_DAYS), then pruned.
+    login_refusals_keep_days: int
     oidc: bool
     # Logins are refused before a district's launch only with the production app; the launch
     # date that decides is Clever's (golive.models.launch_of), ours only until Clever's is read.
@@ -158,6 +160,7 @@ def report_facts() -> ReportFacts:
         me_path=endpoints.ME,
         user_path=endpoints.USER,
         rostering_only=settings.CLEVER_ROSTERING_ONLY,
+        login_refusals_keep_days=settings.CLEVER_LOGIN_REFUSALS_KEEP_DAYS,
         oidc=settings.CLEVER_OIDC_ENABLED,
         launch_gated=settings.CLEVER_APP_ENVIRONMENT == "production",
         login_types=login_types,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, display_name
 from golive.models import (
     APPROVED,
     ChecklistRun,
@@ -153,6 +153,10 @@ class DistrictRow:
     # The district's SIS sync to Clever when it is not well: "error", "pending" or "paused".
     sis_problem: str = ""
     sis_note: str = ""
+    # The launch testers' names (their Clever id when we hold no synced user for it).
+    tester_names: list[str] = field(default_factory=list)
+    # A launch was noted here with "Mark launched in Clever today" (and can be taken back).
+    launch_noted: bool = False
 
     @property
     def launch_differs(self) -> bool:
@@ -183,7 +187,41 @@ class DistrictRow:
 
     @property
     def can_add_tester(self) -> bool:
-        return self.state in (State.CONNECTED, State.INVITED, APPROVED) and not self.broken
+        """Testers are picked from the district's synced users: it must be connected (before
+        or after launch: a tester added after launch can test if the launch moves later)."""
+        return self.state in (State.CONNECTED, State.LAUNCHED) and self.linked and not self.broken
+
+    @property
+    def can_manage_testers(self) -> bool:
+        return (self.can_add_tester or self.testers > 0) and not self.broken
+
+    @property
+    def can_undo_launch(self) -> bool:
+        """A launch noted here that Clever's own launch date has not overtaken."""
+        launched_by_clever = self.launch_from_clever and self.state == State.LAUNCHED
+        return self.launch_noted and not launched_by_clever and not self.broken
+
+    @property
+    def can_undo_decline(self) -> bool:
+        return self.state == State.DECLINED and not self.broken
+
+    @property
+    def can_undo_approve(self) -> bool:
+        return self.state == APPROVED and not self.broken
+
+    @property
+    def has_actions(self) -> bool:
+        return any(
+            (
+                self.can_approve,
+                self.can_launch_now,
+                self.can_schedule,
+                self.can_manage_testers,
+                self.can_undo_launch,
+                self.can_undo_decline,
+                self.can_undo_approve,
+            )
+        )
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -215,9 +253,20 @@ def _sis_note(district: District, now: dt.datetime) -> tuple[str, str]:
     return ("", "")
 
 
+# What the Health column says of a district Clever's token list does not hold, by state: each
+# agrees with the state beside it (never "not connected yet" beside a decline).
+NOT_LINKED_HEALTH = {
+    State.REQUESTED: "not connected: the request is pending",
+    APPROVED: "not connected yet: no token in Clever's token list",
+    State.INVITED: "not connected yet: the invitation is not accepted",
+    State.DECLINED: "not connected: declined",
+    State.DISCONNECTED: "disconnected",
+}
+
+
 def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
     if not row.linked:
-        return ("not connected yet", None)
+        return (NOT_LINKED_HEALTH.get(row.state, "not connected"), None)
     if row.state == State.DISCONNECTED:
         return ("disconnected", False)
     if not row.last_sync_status:
@@ -231,11 +280,29 @@ def _health(row: DistrictRow, now: dt.datetime) -> tuple[str, bool | None]:
     return ("healthy", True)
 
 
-def district_rows() -> list[DistrictRow]:
-    """Every district we know (connections and Clever's token list) with counts and last sync.
+def _tester_names(clever_district_id: str | None) -> dict[str, list[str]]:
+    """Each connection's launch testers by name (one query), keyed by Clever district id."""
+    synced = User.objects.filter(clever_id=OuterRef("clever_user_id"))
+    testers = LaunchTester.objects.annotate(
+        first=Subquery(synced.values("first_name")[:1]),
+        last=Subquery(synced.values("last_name")[:1]),
+        preferred=Subquery(synced.values("preferred_name")[:1]),
+    ).values_list("connection__clever_district_id", "clever_user_id", "first", "last", "preferred")
+    if clever_district_id is not None:
+        testers = testers.filter(connection__clever_district_id=clever_district_id)
+    names: dict[str, list[str]] = {}
+    for district_id, user_id, first, last, preferred in testers.order_by("last", "first", "pk"):
+        name = display_name(first or "", last or "", preferred or "")
+        names.setdefault(district_id, []).append(name or f"Clever user {user_id}")
+    return names
 
-    Two queries whatever the number of districts: the districts with their counts and last
-    sync as subqueries, and the connection rows.
+
+def district_rows(*, clever_district_id: str | None = None) -> list[DistrictRow]:
+    """Every district we know (connections and Clever's token list) with counts and last sync;
+    only the one with ``clever_district_id`` when given.
+
+    Three queries whatever the number of districts: the districts with their counts and last
+    sync as subqueries, the connection rows, and the launch testers with their names.
     """
 
     live_roles = UserRole.objects.filter(archived_at__isnull=True, user__archived_at__isnull=True)
@@ -254,10 +321,12 @@ def district_rows() -> list[DistrictRow]:
             .values("finished_at")[:1]
         ),
     )
-    connections = {
-        c.clever_district_id: c
-        for c in DistrictConnection.objects.annotate(n_testers=Count("testers"))
-    }
+    connection_rows = DistrictConnection.objects.annotate(n_testers=Count("testers"))
+    if clever_district_id is not None:
+        districts = districts.filter(clever_id=clever_district_id)
+        connection_rows = connection_rows.filter(clever_district_id=clever_district_id)
+    connections = {c.clever_district_id: c for c in connection_rows}
+    tester_names = _tester_names(clever_district_id)
     today = timezone.localdate()
     now = timezone.now()
     rows: list[DistrictRow] = []
@@ -296,6 +365,7 @@ def district_rows() -> list[DistrictRow]:
             note=connection.note if connection else "",
             sis_problem=sis_problem,
             sis_note=sis_note,
+            launch_noted=connection is not None and connection.launched_at is not None,
         )
         rows.append(row)
     for connection in connections.values():
@@ -311,10 +381,12 @@ def district_rows() -> list[DistrictRow]:
                 linked=False,
                 testers=connection.n_testers,
                 note=connection.note,
+                launch_noted=connection.launched_at is not None,
             )
         )
     for row in rows:
         row.health, row.healthy = _health(row, now)
+        row.tester_names = tester_names.get(row.clever_district_id, [])
     order = {
         s: i
         for i, s in enumerate(
@@ -331,3 +403,102 @@ def district_rows() -> list[DistrictRow]:
     }
     rows.sort(key=lambda r: (order.get(r.state, 9), r.name.lower()))
     return rows
+
+
+def district_row(*, clever_district_id: str) -> DistrictRow | None:
+    """One district's row of the district list (for the pages of its actions), or None."""
+    return next(iter(district_rows(clever_district_id=clever_district_id)), None)
+
+
+# --- launch testers -----------------------------------------------------------------------------
+
+# Search results shown at once; more asks for a longer name.
+TESTER_RESULTS = 20
+
+
+@dataclass(frozen=True)
+class Tester:
+    clever_user_id: str
+    name: str
+    # The synced account (None: we hold no user with this Clever id, e.g. added before testers
+    # were picked by name).
+    user_id: int | None
+    roles: str
+    archived: bool
+    note: str
+    added_by: str
+    added_at: dt.datetime
+
+
+def tester_candidate(*, district: District, clever_user_id: str) -> User | None:
+    """The district's synced user with this Clever id, if any."""
+    return User.objects.filter(district=district, clever_id=clever_user_id).first()
+
+
+def _roles(user: User) -> str:
+    live = (r for r in user.clever_roles.all() if r.archived_at is None)
+    return ", ".join(sorted({r.role.replace("_", " ") for r in live}))
+
+
+def launch_testers(*, clever_district_id: str) -> list[Tester]:
+    """A district's launch testers with their names and roles, by name (two queries)."""
+    testers = list(
+        LaunchTester.objects.filter(connection__clever_district_id=clever_district_id)
+        .select_related("added_by")
+        .order_by("created_at", "pk")
+    )
+    users = {
+        u.clever_id: u
+        for u in User.objects.filter(
+            clever_id__in=[t.clever_user_id for t in testers]
+        ).prefetch_related("clever_roles")
+    }
+    rows = []
+    for t in testers:
+        user = users.get(t.clever_user_id)
+        rows.append(
+            Tester(
+                clever_user_id=t.clever_user_id,
+                name=(user.display_name or str(user))
+                if user
+                else f"Clever user {t.clever_user_id}",
+                user_id=user.pk if user else None,
+                roles=_roles(user) if user else "",
+                archived=bool(user and user.archived_at),
+                note=t.note,
+                added_by=str(t.added_by) if t.added_by else "",
+                added_at=t.created_at,
+            )
+        )
+    rows.sort(key=lambda r: r.name.lower())
+    return rows
+
+
+def tester_search(
+    *, district: District, query: str, exclude: set[str], limit: int = TESTER_RESULTS
+) -> tuple[list[User], bool]:
+    """The district's live synced users whose name has every word of ``query`` (a Clever id
+    or an email matches too), testers in ``exclude`` left out; (users by name, more beyond)."""
+    words = query.split()
+    if not words:
+        return [], False
+    users = User.objects.filter(
+        district=district, clever_id__isnull=False, archived_at__isnull=True
+    ).exclude(clever_id__in=exclude)
+    if len(words) == 1 and ("@" in words[0] or len(words[0]) == 24):
+        users = users.filter(Q(clever_id=words[0].lower()) | Q(email__iexact=words[0]))
+    else:
+        for word in words:
+            users = users.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(preferred_name__icontains=word)
+            )
+    found = list(
+        users.order_by("last_name", "first_name", "pk").prefetch_related("clever_roles")[
+            : limit + 1
+        ]
+    )
+    for user in found:
+        user.role_names = _roles(user)
+    return found[:limit], len(found) > limit

@@ -40,6 +40,10 @@ CLEVER_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 LAUNCH_RECHECK_SECONDS = 60
 
 
+# How a decline's reason starts in the connection's note.
+DECLINED_NOTE = "Declined: "
+
+
 class GoLiveError(Exception):
     """An ops action we refuse, with a message that says why."""
 
@@ -215,7 +219,9 @@ def connection_decline(
         connection.decided_at = timezone.now()
         connection.decided_by = by
         if reason.strip():
-            connection.note = reason.strip()
+            # On a line of its own after the request's note, so an undo takes only it away.
+            declined = f"{DECLINED_NOTE}{reason.strip()}"
+            connection.note = f"{connection.note}\n{declined}" if connection.note else declined
         connection.save()
     return connection
 
@@ -316,6 +322,9 @@ def connection_launch_now(*, clever_district_id: str, by: User | None) -> Distri
             )
         # Launched is the connected state from the deciding launch date on (launch_of).
         connection.state = State.CONNECTED
+        # Kept for the undo (connection_launch_undo), unless an earlier launch note holds it.
+        if connection.launched_at is None:
+            connection.launch_date_before = connection.launch_date
         connection.launch_date = today
         connection.launched_at = timezone.now()
         connection.launched_by = by
@@ -323,16 +332,122 @@ def connection_launch_now(*, clever_district_id: str, by: User | None) -> Distri
     return connection
 
 
+def connection_launch_undo(*, clever_district_id: str, by: User | None) -> DistrictConnection:
+    """Take back a launch noted with "Mark launched in Clever today" (noted by mistake): the
+    launch date noted before it comes back. Refused when Clever's own launch date has passed,
+    since then the district launched in Clever whatever we noted (only Clever support undoes it).
+    """
+    today = _today()
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        district = _rostering_district(connection.clever_district_id)
+        if connection.launched_at is None:
+            raise GoLiveError(
+                f"No launch of {connection} was noted here, so there is none to undo."
+            )
+        launch = launch_of(district=district, connection=connection, today=today)
+        if launch.from_clever and launch.launched:
+            raise GoLiveError(
+                f"{connection} launched in Clever on {launch.date:%Y-%m-%d} (Clever's launch "
+                "date): logins follow Clever's, so undoing our note would change nothing. Only "
+                "Clever support can undo a launch."
+            )
+        if connection.state == State.LAUNCHED:
+            connection.state = State.CONNECTED  # a row from before launch followed the date
+        connection.launch_date = connection.launch_date_before
+        connection.launch_date_before = None
+        connection.launched_at = None
+        connection.launched_by = None
+        connection.decided_by = by
+        connection.save()
+    return connection
+
+
+def connection_decline_undo(*, clever_district_id: str, by: User | None) -> DistrictConnection:
+    """Take back a decline noted by mistake: the request shows pending again."""
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        if state != State.DECLINED:
+            raise GoLiveError(
+                f"Only a declined request can be taken back; {connection} is {_label(state)}."
+            )
+        connection.state = State.REQUESTED
+        connection.decided_at = None
+        connection.decided_by = None
+        connection.note = "\n".join(
+            line for line in connection.note.splitlines() if not line.startswith(DECLINED_NOTE)
+        )
+        connection.save()
+    return connection
+
+
+def connection_approve_undo(*, clever_district_id: str, by: User | None) -> DistrictConnection:
+    """Take back an approval noted by mistake, while Clever has not connected the district: the
+    request shows pending again."""
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        state = _current_state(connection)
+        if state != APPROVED:
+            raise GoLiveError(
+                f"Only an approval Clever has not acted on yet can be taken back; {connection} "
+                f"is {_label(state)}."
+            )
+        connection.state = State.REQUESTED
+        connection.decided_at = None
+        connection.decided_by = None
+        connection.save()
+    return connection
+
+
+def _tester_candidate(district: District | None, clever_user_id: str) -> User:
+    """The district's live synced user with this Clever id, or a GoLiveError saying why not."""
+    if district is None:
+        raise GoLiveError(
+            "Launch testers are picked from the district's synced users: it has none until it "
+            "connects and syncs."
+        )
+    user = selectors.tester_candidate(district=district, clever_user_id=clever_user_id)
+    if user is None:
+        raise GoLiveError(
+            f"{district} has no synced user with Clever id {clever_user_id!r}: pick a tester by "
+            "name from its synced users."
+        )
+    if user.archived_at is not None:
+        raise GoLiveError(
+            f"{user} is archived (Clever no longer shares them), so they cannot test the launch."
+        )
+    return user
+
+
 def launch_tester_add(
     *, clever_district_id: str, clever_user_id: str, by: User, note: str = ""
 ) -> LaunchTester:
-    """Let one Clever user of a district log in here before the district launches."""
+    """Let one synced user of a district log in here before the district launches."""
     clever_user_id = _clean_clever_id(clever_user_id, "user")
     with transaction.atomic():
         connection = _connection_for_update(clever_district_id)
+        district = _rostering_district(connection.clever_district_id)
+        if district is not None and district.status != District.Status.CONNECTED:
+            raise GoLiveError(f"{district} is disconnected: its users cannot log in to test.")
+        _tester_candidate(district, clever_user_id)
         tester, _ = LaunchTester.objects.update_or_create(
             connection=connection,
             clever_user_id=clever_user_id,
             defaults={"note": note.strip(), "added_by": by},
         )
     return tester
+
+
+def launch_tester_remove(*, clever_district_id: str, clever_user_id: str, by: User) -> int:
+    """Stop letting one Clever user log in before their district launches; 0 when they were
+    not a tester."""
+    clever_user_id = _clean_clever_id(clever_user_id, "user")
+    with transaction.atomic():
+        connection = _connection_for_update(clever_district_id)
+        deleted, _ = LaunchTester.objects.filter(
+            connection=connection, clever_user_id=clever_user_id
+        ).delete()
+    if not deleted:
+        raise GoLiveError(f"Clever user {clever_user_id} is not a launch tester of {connection}.")
+    return deleted

@@ -6,17 +6,21 @@ from collections.abc import Callable
 from functools import wraps
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from golive import checklist as checklist_steps
 from golive import forms, logincheck, selectors, services
+from golive.models import DistrictConnection
 from golive.report import report_facts, report_markdown
+from rostering.models import District
 
 # Noting a district's go-live steps (request, invite, approve, decline, launch date, testers)
 # needs this permission, not only staff status.
@@ -80,19 +84,36 @@ def districts(request: HttpRequest) -> HttpResponse:
 
 
 def _act(
-    request: HttpRequest, form: django_forms.Form | None, action: Callable[..., str]
+    request: HttpRequest,
+    form: django_forms.Form | None,
+    action: Callable[..., str],
+    *,
+    back: str = "",
 ) -> HttpResponse:
-    """Run one service with the form's data; report success or the refusal as a message."""
+    """Run one service with the form's data; report success or the refusal as a message, then
+    go back to the district list (or ``back``)."""
+    back = back or reverse("golive:districts")
     if form is not None and not form.is_valid():
         messages.error(request, forms.first_error(form))
-        return redirect("golive:districts")
+        return redirect(back)
     try:
         result = action(**(form.cleaned_data if form is not None else {}))
     except services.GoLiveError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, result)
-    return redirect("golive:districts")
+    return redirect(back)
+
+
+def _row_or_back(request: HttpRequest, clever_id: str) -> selectors.DistrictRow | HttpResponse:
+    """The district's row for an action page, or back to the list saying it is unknown."""
+    row = selectors.district_row(clever_district_id=clever_id)
+    if row is None or row.broken:
+        messages.error(
+            request, f"No district {clever_id} has asked to connect, been invited or connected."
+        )
+        return redirect("golive:districts")
+    return row
 
 
 @require_POST
@@ -167,15 +188,127 @@ def district_schedule(request: HttpRequest, clever_id: str) -> HttpResponse:
     return _act(request, forms.ScheduleForm(request.POST), action)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required(permission=CHANGE_PERMISSION)
 def district_launch(request: HttpRequest, clever_id: str) -> HttpResponse:
+    """GET: what noting a launch today does, to confirm; POST: note it."""
+    if request.method == "GET":
+        row = _row_or_back(request, clever_id)
+        if isinstance(row, HttpResponse):
+            return row
+        if not row.can_launch_now:
+            messages.error(
+                request,
+                f"{row.name} is {row.state_label.lower()}: only a connected district that has "
+                "not launched can be marked launched.",
+            )
+            return redirect("golive:districts")
+        return render(request, "golive/launch_confirm.html", {"row": row})
+
     def action() -> str:
         c = services.connection_launch_now(clever_district_id=clever_id, by=request.user)
         note = selectors.launch_note(clever_district_id=c.clever_district_id)
         return f"Noted: {c} launched in Clever's dashboard today. {note}"
 
     return _act(request, None, action)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=CHANGE_PERMISSION)
+def district_launch_undo(request: HttpRequest, clever_id: str) -> HttpResponse:
+    """GET: what taking back the launch note does, to confirm; POST: take it back."""
+    if request.method == "GET":
+        row = _row_or_back(request, clever_id)
+        if isinstance(row, HttpResponse):
+            return row
+        if not row.can_undo_launch:
+            messages.error(
+                request,
+                f"{row.name} has no launch noted here that can be taken back"
+                + (
+                    f": it launched in Clever on {row.clever_launch_date:%Y-%m-%d} (Clever's "
+                    "launch date), which only Clever support can undo."
+                    if row.launch_from_clever and row.state == "launched"
+                    else "."
+                ),
+            )
+            return redirect("golive:districts")
+        connection = DistrictConnection.objects.get(clever_district_id=clever_id)
+        return render(
+            request,
+            "golive/launch_undo_confirm.html",
+            {"row": row, "connection": connection},
+        )
+
+    def action() -> str:
+        c = services.connection_launch_undo(clever_district_id=clever_id, by=request.user)
+        restored = (
+            f" The launch date noted before, {c.launch_date:%Y-%m-%d}, is back."
+            if c.launch_date
+            else ""
+        )
+        return (
+            f"Took back the launch noted for {c}: Clever's dashboard is unchanged.{restored} "
+            + selectors.launch_note(clever_district_id=c.clever_district_id)
+        )
+
+    return _act(request, None, action)
+
+
+@require_POST
+@staff_required(permission=CHANGE_PERMISSION)
+def district_decline_undo(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action() -> str:
+        c = services.connection_decline_undo(clever_district_id=clever_id, by=request.user)
+        return (
+            f"Took back the decline: {c}'s request shows pending again. If it was declined in "
+            "Clever's dashboard, the district has to ask again there."
+        )
+
+    return _act(request, None, action)
+
+
+@require_POST
+@staff_required(permission=CHANGE_PERMISSION)
+def district_approve_undo(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action() -> str:
+        c = services.connection_approve_undo(clever_district_id=clever_id, by=request.user)
+        return (
+            f"Took back the approval: {c}'s request shows pending again. If it was approved in "
+            "Clever's dashboard, Clever connects it anyway, and it shows connected at the next "
+            "token refresh."
+        )
+
+    return _act(request, None, action)
+
+
+@require_GET
+@staff_required
+def district_testers(request: HttpRequest, clever_id: str) -> HttpResponse:
+    """A district's launch testers by name, and a search of its synced users to add one."""
+    row = _row_or_back(request, clever_id)
+    if isinstance(row, HttpResponse):
+        return row
+    testers = selectors.launch_testers(clever_district_id=clever_id)
+    query = request.GET.get("q", "").strip()[:100]
+    found, more = [], False
+    district = District.objects.filter(clever_id=clever_id).first()
+    if query and district is not None and row.can_add_tester:
+        found, more = selectors.tester_search(
+            district=district, query=query, exclude={t.clever_user_id for t in testers}
+        )
+    return render(
+        request,
+        "golive/testers.html",
+        {
+            "row": row,
+            "testers": testers,
+            "q": query,
+            "found": found,
+            "more": more,
+            "can_change": request.user.has_perm(CHANGE_PERMISSION),
+        },
+    )
 
 
 @require_POST
@@ -185,9 +318,37 @@ def district_tester_add(request: HttpRequest, clever_id: str) -> HttpResponse:
         t = services.launch_tester_add(
             clever_district_id=clever_id, clever_user_id=clever_user_id, note=note, by=request.user
         )
-        return f"Clever user {t.clever_user_id} may log in before launch."
+        name = _tester_name(clever_id, t.clever_user_id)
+        return f"{name} may log in before launch (a launch tester of {t.connection})."
 
-    return _act(request, forms.TesterForm(request.POST), action)
+    back = reverse("golive:district_testers", args=[clever_id])
+    return _act(request, forms.TesterForm(request.POST), action, back=back)
+
+
+@require_POST
+@staff_required(permission=CHANGE_PERMISSION)
+def district_tester_remove(request: HttpRequest, clever_id: str) -> HttpResponse:
+    def action(*, clever_user_id: str) -> str:
+        name = _tester_name(clever_id, clever_user_id)
+        services.launch_tester_remove(
+            clever_district_id=clever_id, clever_user_id=clever_user_id, by=request.user
+        )
+        return f"{name} is no longer a launch tester: they log in when the district launches."
+
+    back = reverse("golive:district_testers", args=[clever_id])
+    return _act(request, forms.TesterRemoveForm(request.POST), action, back=back)
+
+
+def _tester_name(clever_district_id: str, clever_user_id: str) -> str:
+    tester = next(
+        (
+            t
+            for t in selectors.launch_testers(clever_district_id=clever_district_id)
+            if t.clever_user_id == clever_user_id
+        ),
+        None,
+    )
+    return tester.name if tester else f"Clever user {clever_user_id}"
 
 
 @require_GET
@@ -212,5 +373,9 @@ def login_check(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "golive/login_check.html",
-        {"person": person, "check": logincheck.login_check(user=person)},
+        {
+            "person": person,
+            "check": logincheck.login_check(user=person),
+            "keep_days": settings.CLEVER_LOGIN_REFUSALS_KEEP_DAYS,
+        },
     )

@@ -1,4 +1,5 @@
-"""SQL for the two rows every Clever login writes: the redeemed code and the LoginRecord.
+"""SQL for the rows a Clever login writes: the redeemed code, then the LoginRecord of a success
+or the LoginRefusal of a refusal (never both).
 
 Each is one statement on the login's hot path. Through the ORM, the redeemed code needed a
 transaction and a savepoint to survive the duplicate-key error (three round trips instead of one),
@@ -14,7 +15,7 @@ from datetime import datetime
 from django.db import connection
 
 from accounts.login_sql import db_datetime
-from sso.models import LoginRecord, RedeemedCode
+from sso.models import LoginRecord, LoginRefusal, RedeemedCode
 
 
 def redeemed_code_insert(*, code_hash: str, at: datetime) -> bool:
@@ -54,4 +55,23 @@ def login_record_insert(
                 entry_point,
                 db_datetime(at),
             ],
+        )
+
+
+def login_refusal_insert(
+    *,
+    clever_user_id: str,
+    kind: str,
+    user_type: str,
+    entry_point: str,
+    client_id: str,
+    at: datetime,
+) -> None:
+    """INSERT one LoginRefusal row."""
+    table = connection.ops.quote_name(LoginRefusal._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (clever_user_id, kind, user_type, entry_point, client_id, "
+            "created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            [clever_user_id, kind, user_type, entry_point, client_id, db_datetime(at)],
         )

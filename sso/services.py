@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.selectors import user_by_clever_id
@@ -19,7 +22,7 @@ from rostering.connections import district_ensure_connected
 from rostering.roles import user_roles_refresh
 from sso import login_sql
 from sso.gates import login_block_reason
-from sso.models import RedeemedCode
+from sso.models import LoginRefusal, RedeemedCode
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -106,16 +109,11 @@ def _identify(*, tokens: records.TokenResponse, flow: Flow) -> tuple[str, str, s
     return me.user_id, me.district_id, me.login_type, me.canonical_path
 
 
-def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginOutcome:
-    """Redeem the code once, read /me and /users/{id}, admit the person and find their account."""
-    if not code_mark_redeemed(code=code):
-        raise LoginFailure("code_replayed")
+@contextmanager
+def _clever_failures() -> Iterator[None]:
+    """Clever's errors during a login, as the LoginFailure kinds the pages explain."""
     try:
-        tokens = identity.exchange_code(code=code, redirect_uri=redirect_uri)
-        user_id, district_id, login_type, canonical = _identify(tokens=tokens, flow=flow)
-        clever_user = identity.fetch_user(
-            access_token=tokens.access_token, user_id=user_id, canonical_path=canonical
-        )
+        yield
     except errors.CleverTransientError as exc:
         raise LoginFailure("clever_unavailable", str(exc)) from None
     except errors.CleverInvalidGrant as exc:
@@ -124,6 +122,47 @@ def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginO
         raise LoginFailure("id_token_invalid", str(exc)) from None
     except errors.CleverPermanentError as exc:
         raise LoginFailure("clever_rejected", str(exc)) from None
+
+
+def clever_login_complete(*, code: str, flow: Flow, redirect_uri: str) -> LoginOutcome:
+    """Redeem the code once, read /me and /users/{id}, admit the person and find their account;
+    a refusal once Clever has said who logged in is recorded (``login_refusal_record``)."""
+    if not code_mark_redeemed(code=code):
+        raise LoginFailure("code_replayed")
+    with _clever_failures():
+        tokens = identity.exchange_code(code=code, redirect_uri=redirect_uri)
+        user_id, district_id, login_type, canonical = _identify(tokens=tokens, flow=flow)
+    try:
+        return _admit(
+            tokens=tokens,
+            user_id=user_id,
+            district_id=district_id,
+            login_type=login_type,
+            canonical=canonical,
+        )
+    except LoginFailure as failure:
+        if user_id:
+            login_refusal_record(
+                clever_user_id=user_id,
+                kind=failure.kind,
+                user_type=login_type,
+                entry_point=flow.entry_point,
+            )
+        raise
+
+
+def _admit(
+    *,
+    tokens: records.TokenResponse,
+    user_id: str,
+    district_id: str,
+    login_type: str,
+    canonical: str,
+) -> LoginOutcome:
+    with _clever_failures():
+        clever_user = identity.fetch_user(
+            access_token=tokens.access_token, user_id=user_id, canonical_path=canonical
+        )
     if clever_user.id != user_id:
         raise LoginFailure("clever_rejected", "the user record is not the one who logged in")
     if district_id and clever_user.district and district_id != clever_user.district:
@@ -163,3 +202,30 @@ def login_record_create(*, outcome: LoginOutcome, entry_point: str) -> None:
         entry_point=entry_point,
         at=timezone.now(),
     )
+
+
+def login_refusal_record(
+    *, clever_user_id: str, kind: str, user_type: str, entry_point: str
+) -> None:
+    """Write the LoginRefusal the user support page shows for this refused login (one INSERT;
+    nothing but the kind: no token, code or Clever detail). A database that refuses it is
+    logged, and the person still sees why they were refused."""
+    try:
+        login_sql.login_refusal_insert(
+            clever_user_id=clever_user_id[:64],
+            kind=kind,
+            user_type=user_type[:32],
+            entry_point=entry_point,
+            client_id=settings.CLEVER_CLIENT_ID,
+            at=timezone.now(),
+        )
+    except DatabaseError as exc:
+        logger.warning("login refusal not recorded: %s (%s)", kind, type(exc).__name__)
+
+
+def login_refusals_prune(*, keep_days: int | None = None) -> int:
+    """Delete refused-login records older than CLEVER_LOGIN_REFUSALS_KEEP_DAYS."""
+    days = settings.CLEVER_LOGIN_REFUSALS_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = LoginRefusal.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from golive.models import DistrictConnection, LaunchTester
 from rostering.models import District
-from tests.golive.factories import clever_id, make_district
+from tests.golive.factories import clever_id, make_district, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,8 @@ def test_a_recorded_request_is_pending_then_approved_then_connects_with_its_toke
         "Approved in Clever (no token yet)",
         False,
     )
-    assert not row.can_launch_now and row.health == "not connected yet"
+    assert not row.can_launch_now
+    assert row.health == "not connected yet: no token in Clever's token list"
     row_html = _row_html(page, cid)
     assert 'data-state="approved"' in row_html and ">Connected<" not in row_html
     assert "Mark launched in Clever" not in row_html
@@ -88,7 +89,7 @@ def test_a_declined_request_shows_declined_with_the_reason(staff_client):
     _post(staff_client, "district_request", {"clever_district_id": cid, "name": "Ogdenville"})
     page = _post(staff_client, "district_decline", {"reason": "Not a customer"}, clever_id=cid)
     row = _row(page, cid)
-    assert row.state == "declined" and row.note == "Not a customer"
+    assert row.state == "declined" and row.note == "Declined: Not a customer"
     # A declined request cannot then be approved.
     page = _post(staff_client, "district_approve", clever_id=cid)
     assert "Only a pending request can be approved; Ogdenville is declined." in _messages(page)
@@ -108,7 +109,8 @@ def test_invite_then_the_district_connects_through_the_token_list(staff_client):
         in _messages(page)
     )
     row = _row(page, cid)
-    assert row.state == "invited" and not row.linked and row.health == "not connected yet"
+    assert row.state == "invited" and not row.linked
+    assert row.health == "not connected yet: the invitation is not accepted"
     assert ">Connected<" not in _row_html(page, cid)
 
     # The district accepts: its token appears in Clever's token list and the sync records it.
@@ -266,17 +268,21 @@ def test_unknown_district_actions_say_so(staff_client):
 
 def test_add_a_launch_tester(staff_client, staff):
     district = make_district()
-    user_id = clever_id()
+    teacher = make_user(district, "teacher")
     page = _post(
         staff_client,
         "district_tester",
-        {"clever_user_id": user_id, "note": "Ms Krabappel"},
+        {"clever_user_id": teacher.clever_id, "note": "Ms Krabappel"},
         clever_id=district.clever_id,
     )
-    assert f"Clever user {user_id} may log in before launch." in _messages(page)
-    assert _row(page, district.clever_id).testers == 1
+    assert (
+        f"{teacher.display_name} may log in before launch (a launch tester of {district})."
+        in _messages(page)
+    )
+    row = _row(staff_client.get(reverse("golive:districts")), district.clever_id)
+    assert row.testers == 1 and row.tester_names == [teacher.display_name]
     tester = LaunchTester.objects.get()
-    assert tester.clever_user_id == user_id and tester.added_by == staff
+    assert tester.clever_user_id == teacher.clever_id and tester.added_by == staff
 
 
 def test_a_request_for_a_connected_district_is_refused(staff_client):

@@ -81,6 +81,7 @@ MODELS = {
     "rostering.syncerror": "our sync history",
     "sso.loginrecord": "a record of each login for the go-live checklist",
     "sso.redeemedcode": None,  # hashes of used login codes, pruned after a day
+    "sso.loginrefusal": "the refused logins of each person for ops' support page (kept 90 days)",
     "golive.checklistrun": "go-live checklist runs",
     "golive.checkresult": "go-live checklist runs",
     "golive.districtconnection": "the go-live state of each district connection",
@@ -134,17 +135,21 @@ def test_the_deletion_answer_names_every_path_in_the_code_that_deletes():
     assert _deleting_functions() == {
         ("rostering/services.py", "district_purge"),  # `district_purge`
         ("sso/services.py", "redeemed_codes_prune"),  # "the hashes of used login codes"
+        ("sso/services.py", "login_refusals_prune"),  # "the record of a refused login"
         ("config/session_store.py", "cycle_key"),  # "a session when its user logs out"
         ("config/session_store.py", "delete"),
         ("config/session_cache.py", "delete"),  # the same, when sessions live in Redis
         ("rostering/csvservices.py", "csv_schedule_remove"),  # "a CSV district's pending schedule"
+        ("golive/services.py", "launch_tester_remove"),  # "a launch tester"
     }
     answer = _answer(_report(), DELETED)
     assert answer.startswith("No: we store no progress data, so none is ever deleted.")
     assert "`python manage.py district_purge CLEVER_ID`" in answer
     assert "the hashes of used login codes after a day" in answer
+    assert "the record of a refused login after 90 days (CLEVER_LOGIN_REFUSALS_KEEP_DAYS)" in answer
     assert "a session when its user logs out" in answer
     assert "remove a CSV district's pending schedule" in answer
+    assert "and a launch tester on the go-live districts page" in answer
     # The sync's stores only drop their own staging tables; neither deletes a row.
     for store in ("rostering/sync/pg.py", "rostering/sync/orm.py", "rostering/sync/events.py"):
         assert not re.search(r"\.delete\(|DELETE\s+FROM", (ROOT / store).read_text(), re.I)
@@ -223,6 +228,12 @@ def test_the_progress_answers_mention_logins_only_when_people_log_in(settings):
     markdown = _report()
     assert "a record of each login for the go-live checklist" in _answer(markdown, STORED)
     assert "Housekeeping deletes only login machinery" in _answer(markdown, DELETED)
+    settings.CLEVER_LOGIN_REFUSALS_KEEP_DAYS = 1
+    markdown = _report()
+    assert "the refused logins of each person for ops' support page (kept 1 day)" in _answer(
+        markdown, STORED
+    )
+    assert "the record of a refused login after 1 day (" in _answer(markdown, DELETED)
     settings.CLEVER_ROSTERING_ONLY = True
     markdown = _report()
     assert "login" not in _answer(markdown, STORED).lower()
