@@ -116,6 +116,8 @@ LOGIN_URL = "admin:login"
 LOGOUT_REDIRECT_URL = "home:logged_out"
 
 LANGUAGE_CODE = "en-us"
+# One date format everywhere: config/formats/en/formats.py (ISO dates, 24-hour UTC times).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
