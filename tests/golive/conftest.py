@@ -22,7 +22,10 @@ def staff(db) -> User:
 
 
 @pytest.fixture
-def staff_client(client, staff):
+def staff_client(client, staff, settings):
+    # Tests move the clock by days (``clock``); a session (12 hours) kept in the database would
+    # expire with it.
+    settings.SESSION_COOKIE_AGE = 365 * 24 * 3600
     client.force_login(staff)
     return client
 

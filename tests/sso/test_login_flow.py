@@ -554,8 +554,8 @@ def test_returning_user_callback_query_count(
     callback_url = at_clever(start_login(client), teacher["id"])
     # The redeemed code (one INSERT ... ON CONFLICT); district; account; roles (unchanged: no
     # write); last_login; the LoginRecord; no transaction around any of them. Sessions in the
-    # database add their load, the old row's delete and the new row's insert (in a transaction
-    # of its own: savepoints are the test's transaction standing in for BEGIN / COMMIT).
+    # database add only the new row's insert: the login button stored no session (its state is
+    # in a signed cookie), so there is none to load or delete.
     with django_assert_max_num_queries(20) as ctx:
         response = client.get(path_and_query(callback_url))
     assert response.status_code == 302
@@ -567,7 +567,7 @@ def test_returning_user_callback_query_count(
     assert not any("accounts_user" in w and "last_login" not in w for w in writes), writes
     assert not any("rostering_userrole" in w for w in writes), writes
     real = [q["sql"][:40] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(real) == 6 + 3 * session_queries, real
+    assert len(real) == 6 + session_queries, real
     if not session_queries:
         assert len(ctx.captured_queries) == 6  # no transactions at all
 
@@ -584,7 +584,7 @@ def test_launch_gating_adds_no_query_once_clevers_launch_date_has_passed(
     assert response.status_code == 302
     real = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
     # The six of a development login: Clever's launch date is on the district row it reads.
-    assert len(real) == 6 + 3 * session_queries, real
+    assert len(real) == 6 + session_queries, real
     assert not any("golive_" in q for q in real)
 
 
@@ -608,7 +608,7 @@ def test_launch_gating_reads_our_note_while_clevers_launch_date_is_unknown(
     assert response.status_code == 302
     real = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
     # The six of a development login, and the district's connection (launched: no tester read).
-    assert len(real) == 6 + 1 + 3 * session_queries, real
+    assert len(real) == 6 + 1 + session_queries, real
     assert sum("golive_districtconnection" in q for q in real) == 1
 
 

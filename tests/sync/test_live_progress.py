@@ -17,6 +17,7 @@ from rostering.models import District, SyncRun
 from tests.sync.conftest import CERT, sync
 
 
+@pytest.mark.postgres  # SQLite lets no second writer in while the merge transaction is open
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_while_the_merge_transaction_is_open(clever, fast):
     connections.district_connections_refresh()
