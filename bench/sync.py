@@ -12,7 +12,8 @@ per-row ``update_or_create`` loop, timed on a subset and extrapolated linearly (
 output), and the ratio is printed. Then the same files, as a CSV district, are pushed through our
 SFTP drop (``rostering.sftpdrop``, upload timed apart) and processed into the emptied database by
 the same engine: rows per second beside the API sync's, and peak RSS at each size (flat in the
-file size: rows are streamed, only the district's ids are held).
+file size: rows are streamed, and the ids a run checks are held on disk, in a temporary SQLite
+database, not in Python).
 
 The benchmark uses its own database next to DATABASE_URL's (``<name>_bench``), dropped and
 created afresh: it never touches the database DATABASE_URL names. It refuses to run without
@@ -476,14 +477,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(ROOT / "var" / "bench" / "csv-files", ignore_errors=True)
             before = _writes(bench_url)
             csv_run = _child(["_csv", str(folder)], env)
+            written = _writes(bench_url) - before
             rate = csv_run["taken"] / csv_run["wall"] if csv_run["wall"] else 0
             label = "CSV via SFTP drop"
             print(
                 f"  {label:<18} {csv_run['wall']:8.1f} s  {csv_run['taken']:>10,} rows "
                 f"{rate:>10,.0f} rows/s  peak RSS {csv_run['rss_mb']:6.0f} MB  "
-                f"rows written {_writes(bench_url) - before:,}  (upload {csv_run['upload']:.1f} s)"
+                f"rows written {written:,}  (upload {csv_run['upload']:.1f} s)"
             )
-            rows.append((students, label, csv_run["wall"], rate, csv_run["rss_mb"], 0))
+            rows.append((students, label, csv_run["wall"], rate, csv_run["rss_mb"], written))
             if students == 100_000:
                 _empty_roster(bench_url)
                 loop = _child(["_loop", base_url, str(args.loop_fraction)], env)
