@@ -10,9 +10,11 @@ second (records and associations taken), peak RSS of the sync process, and rows 
 PostgreSQL's own counters, not ours). At 100k students the same data is also loaded by a plain
 per-row ``update_or_create`` loop, timed on a subset and extrapolated linearly (said in the
 output), and the ratio is printed. Then the same files, as a CSV district, are pushed through our
-SFTP drop (``rostering.sftpdrop``, upload timed apart) and processed into the emptied database by
-the same engine: rows per second beside the API sync's, and peak RSS at each size (flat in the
-file size: rows are streamed, only the district's ids are held).
+SFTP drop (``manage.py sftp_serve`` and the client each in a process of their own, as in
+production; upload timed apart) and processed into the emptied database by the same engine: rows
+per second beside the API sync's, and the sync process's peak RSS at each size (flat in the file
+size: rows are streamed, and the ids a run checks are held on disk, in a temporary SQLite
+database, not in Python).
 
 The benchmark uses its own database next to DATABASE_URL's (``<name>_bench``), dropped and
 created afresh: it never touches the database DATABASE_URL names. It refuses to run without
@@ -128,24 +130,14 @@ def sync_once(base_url: str) -> int:
 # --- child: the same district as CSV files through our SFTP drop ---------------------------------
 
 
-def csv_once(folder: Path) -> int:
-    """Push ``folder`` to our SFTP drop (a CSV district) and process it; print figures as JSON."""
+def upload_once(port: int, folder: Path) -> int:
+    """Push ``folder``'s CSV files to the drop on ``port`` as user "bench" (the password on
+    stdin), as a school system does from its own machine."""
     import asyncio
-    import socket
 
-    os.environ.setdefault("CSV_FILES_ROOT", str(ROOT / "var" / "bench" / "csv-files"))
-    os.environ.setdefault("SFTP_ROOT", str(ROOT / "var" / "bench" / "sftp"))
-    os.environ["CSV_QUIET_SECONDS"] = "3600"  # processed on demand below, timed on its own
-    _setup()
     import asyncssh
 
-    from rostering import csvservices, services, sftpdrop
-
-    added = csvservices.csv_district_add(key="bench", name="Bench CSV", new_password=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    thread, stop = sftpdrop.serve_in_thread(host="127.0.0.1", port=port)
+    password = sys.stdin.readline().strip()
 
     async def upload() -> None:
         async with (
@@ -153,7 +145,7 @@ def csv_once(folder: Path) -> int:
                 "127.0.0.1",
                 port,
                 username="bench",
-                password=added.password,
+                password=password,
                 known_hosts=None,
                 agent_path=None,
             ) as conn,
@@ -162,14 +154,54 @@ def csv_once(folder: Path) -> int:
             for path in sorted(folder.glob("*.csv")):
                 await sftp.put(str(path), path.name)
 
-    started = time.perf_counter()
     asyncio.run(upload())
-    upload_s = time.perf_counter() - started
+    return 0
+
+
+def csv_once(folder: Path) -> int:
+    """Push ``folder`` to our SFTP drop (a CSV district) and process it; print figures as JSON."""
+    import socket
+
+    os.environ.setdefault("CSV_FILES_ROOT", str(ROOT / "var" / "bench" / "csv-files"))
+    os.environ.setdefault("SFTP_ROOT", str(ROOT / "var" / "bench" / "sftp"))
+    os.environ["CSV_QUIET_SECONDS"] = "3600"  # processed on demand below, timed on its own
+    _setup()
+    from rostering import csvservices, services
+
+    added = csvservices.csv_district_add(key="bench", name="Bench CSV", new_password=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # The drop and the school system's client each in a process of their own, as in production
+    # (``sftp_serve`` is its own service): the peak RSS printed is the sync's, like the API's.
+    drop = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "sftp_serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if drop.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the SFTP drop did not start") from None
+                time.sleep(0.1)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, __file__, "_upload", str(port), str(folder)],
+            input=f"{added.password}\n",
+            text=True,
+            check=True,
+        )
+        upload_s = time.perf_counter() - started
+    finally:
+        drop.terminate()
+        drop.wait()
     started = time.perf_counter()
     run = services.district_sync(district=added.csv.district)
     wall = time.perf_counter() - started
-    stop()
-    thread.join(10)
     counts = {k: v for k, v in run.counts.items() if k != "errors"}
     taken = sum(
         c.get("created", 0) + c.get("updated", 0) + c.get("unchanged", 0) for c in counts.values()
@@ -476,14 +508,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(ROOT / "var" / "bench" / "csv-files", ignore_errors=True)
             before = _writes(bench_url)
             csv_run = _child(["_csv", str(folder)], env)
+            written = _writes(bench_url) - before
             rate = csv_run["taken"] / csv_run["wall"] if csv_run["wall"] else 0
             label = "CSV via SFTP drop"
             print(
                 f"  {label:<18} {csv_run['wall']:8.1f} s  {csv_run['taken']:>10,} rows "
                 f"{rate:>10,.0f} rows/s  peak RSS {csv_run['rss_mb']:6.0f} MB  "
-                f"rows written {_writes(bench_url) - before:,}  (upload {csv_run['upload']:.1f} s)"
+                f"rows written {written:,}  (upload {csv_run['upload']:.1f} s)"
             )
-            rows.append((students, label, csv_run["wall"], rate, csv_run["rss_mb"], 0))
+            rows.append((students, label, csv_run["wall"], rate, csv_run["rss_mb"], written))
             if students == 100_000:
                 _empty_roster(bench_url)
                 loop = _child(["_loop", base_url, str(args.loop_fraction)], env)
@@ -510,6 +543,8 @@ if __name__ == "__main__":
         sys.exit(serve(Path(sys.argv[2])))
     if len(sys.argv) > 1 and sys.argv[1] == "_sync":
         sys.exit(sync_once(sys.argv[2]))
+    if len(sys.argv) > 1 and sys.argv[1] == "_upload":
+        sys.exit(upload_once(int(sys.argv[2]), Path(sys.argv[3])))
     if len(sys.argv) > 1 and sys.argv[1] == "_csv":
         sys.exit(csv_once(Path(sys.argv[2])))
     if len(sys.argv) > 1 and sys.argv[1] == "_loop":

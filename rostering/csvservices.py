@@ -231,6 +231,7 @@ def csv_district_sync(
             CsvRunNote.objects.bulk_create([CsvRunNote(run=run, message=n) for n in source.notes])
             return result
         finally:
+            source.close()  # the ids it held (a temporary file once they outgrow its cache)
             CsvRunFile.objects.bulk_create(
                 [
                     CsvRunFile(

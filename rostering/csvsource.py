@@ -16,8 +16,10 @@ API: upsert by id, archive and restore on the same row, the mass-archive guard.
   record keeps what we hold for it (never archived for it). Grades outside Clever's list become
   Other and the row is reported.
 - **Memory stays flat in the file size**: rows are streamed (``csv`` over a text stream, BOM,
-  CRLF and quoted newlines as the csv module reads them) and handed on in batches; only the
-  district's ids (to check references) and its staff rows (to merge with teachers) are held.
+  CRLF and quoted newlines as the csv module reads them) and handed on in batches; what a run
+  must remember (the ids read, to check references and repeats with the line of each first
+  occurrence; staff rows, to merge with teachers; terms and courses) is held on disk in a
+  temporary SQLite database (``rostering.csvheld``), never in Python sets. ``close`` drops it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import IO, Any
 from clever import records
 from clever.grades import normalize_grade
 from rostering import csvformat as fmt
+from rostering.csvheld import Held
 from rostering.models import District, School
 from rostering.sources import Batch
 from rostering.sync.specs import ErrorSink
@@ -148,13 +151,12 @@ class CsvSource:
         self.roles = roles
         self.stats: dict[str, FileStats] = {name: FileStats() for name in files}
         self.notes: list[str] = []
-        # File ids seen (valid or named by a skipped row), to check references.
-        self.school_ids: set[str] = set()
-        # Teacher and staff ids -> their primary school's file id ("" for none).
-        self.teacher_ids: dict[str, str] = {}
-        self.student_ids: set[str] = set()
-        self.section_school: dict[str, str] = {}
-        self._courses: list[records.CourseRecord] = []
+        # The ids read so far (valid or named by a skipped row), to check references.
+        self.held = Held()
+
+    def close(self) -> None:
+        """Drop what the run held of the files (call once the engine is done with them)."""
+        self.held.close()
 
     # --- ids and reports ---------------------------------------------------------------------
 
@@ -282,20 +284,20 @@ class CsvSource:
     def _school_items(self) -> Iterator[tuple[int, str, Any]]:
         name = "schools.csv"
         stats = self.stats[name]
-        seen: dict[str, int] = {}
-        self._school_keys: dict[tuple[str, str], str] = {}
         for line, row, problems in self._rows(name):
             sid = row.get("School_id", "")
             if not fmt.required_present(_Sink(problems, name), line, row, fmt.SCHOOL_REQUIRED):
                 yield from self._skip(stats, "school", "sch", sid, name, line, problems)
                 continue
-            why = self._id_problem("sch", "School_id", sid, seen, line)
+            why = self._id_problem("sch", "School_id", sid) or _repeats(
+                "School_id",
+                sid,
+                self.held.school_first(sid, line, row["School_name"], row["School_number"]),
+            )
             if why:
                 stats.skipped += 1
                 self._report("school", "", name, line, f"{why}; row skipped")
                 continue
-            self.school_ids.add(sid)
-            self._school_keys[(row["School_name"], row["School_number"])] = sid
             low, high = row.get("Low_grade", ""), row.get("High_grade", "")
             for column, value in (("Low_grade", low), ("High_grade", high)):
                 self._grade_note("school", self._id("sch", sid), name, line, column, value)
@@ -320,8 +322,8 @@ class CsvSource:
         held = School.objects.filter(district=self.district_row, archived_at__isnull=True)
         for old_cid, name, number in held.values_list("clever_id", "name", "school_number"):
             old = file_id(old_cid)
-            new = self._school_keys.get((name, number))
-            if old is None or new is None or old == new or old in self.school_ids:
+            new = self.held.school_named(name, number)
+            if old is None or new is None or old == new or self.held.school_known(old):
                 continue
             self.notes.append(
                 f"School {name!r} (number {number}) changed id from {old!r} to {new!r} between "
@@ -349,10 +351,6 @@ class CsvSource:
         return term, course
 
     def _terms(self) -> Iterator[Batch]:
-        terms: list[records.TermRecord] = []
-        seen_terms: set[str] = set()
-        seen_courses: set[str] = set()
-        self._courses = []
         errors: list[fmt.CsvError] = []
         with self._open("sections.csv") as text:
             reader = fmt.CsvReader("sections.csv", text, errors)
@@ -362,75 +360,72 @@ class CsvSource:
                     continue
                 term, course = self._section_term_course(row, line)
                 sink = _Sink([], "sections.csv")
-                if term and term not in seen_terms:
-                    seen_terms.add(term)
-                    terms.append(
-                        records.TermRecord(
-                            id=term,
-                            name=row.get("Term_name", ""),
-                            start_date=fmt.parse_date(sink, line, row, "Term_start"),
-                            end_date=fmt.parse_date(sink, line, row, "Term_end"),
-                        )
+                if term and not self.held.term_known(term):
+                    self.held.term_add(
+                        term,
+                        row.get("Term_name", ""),
+                        fmt.parse_date(sink, line, row, "Term_start"),
+                        fmt.parse_date(sink, line, row, "Term_end"),
                     )
-                if course and course not in seen_courses:
-                    seen_courses.add(course)
-                    self._courses.append(
-                        records.CourseRecord(
-                            id=course,
-                            name=row.get("Course_name", ""),
-                            number=row.get("Course_number", ""),
-                        )
+                if course:
+                    self.held.course_add(
+                        course, row.get("Course_name", ""), row.get("Course_number", "")
                     )
-        for i in range(0, max(len(terms), 1), BATCH_ROWS):
-            yield Batch(where="sections.csv (terms)", records=terms[i : i + BATCH_ROWS])
+        terms = (
+            records.TermRecord(id=tid, name=name, start_date=start, end_date=end)
+            for tid, name, start, end in self.held.terms()
+        )
+        yield from _in_batches("sections.csv (terms)", terms)
 
     def _course_batches(self) -> Iterator[Batch]:
-        courses, self._courses = self._courses, []
-        for i in range(0, max(len(courses), 1), BATCH_ROWS):
-            yield Batch(where="sections.csv (courses)", records=courses[i : i + BATCH_ROWS])
+        courses = (
+            records.CourseRecord(id=cid, name=name, number=number)
+            for cid, name, number in self.held.courses()
+        )
+        yield from _in_batches("sections.csv (courses)", courses)
 
     # --- users: teachers and staff (one id space), students and their contacts ----------------
 
     def _users(self) -> Iterator[Batch]:
-        staff = self._read_staff() if "staff.csv" in self.files else {}
-        yield from self._batched("teachers.csv", self._teacher_items(staff))
         if "staff.csv" in self.files:
-            yield from self._batched("staff.csv", self._staff_items(staff))
+            self._read_staff()
+        yield from self._batched("teachers.csv", self._teacher_items())
+        if "staff.csv" in self.files:
+            yield from self._batched("staff.csv", self._staff_items())
         yield from self._batched("students.csv", self._student_items())
 
-    def _read_staff(self) -> dict[str, tuple[int, dict[str, str]]]:
-        """Valid staff rows by Staff_id (held: a teacher with the same id is the same person)."""
+    def _read_staff(self) -> None:
+        """Hold the valid staff rows by Staff_id (a teacher with the same id is the same person)
+        and the refused ones' reports, until the teachers are read."""
         name = "staff.csv"
         stats = self.stats[name]
-        out: dict[str, tuple[int, dict[str, str]]] = {}
-        seen: dict[str, int] = {}
-        self._staff_rejected: list[tuple[int, str, Any]] = []
         for line, row, problems in self._rows(name):
             sid = row.get("Staff_id", "")
             if not fmt.required_present(_Sink(problems, name), line, row, fmt.STAFF_REQUIRED):
-                self._staff_rejected.extend(
-                    self._skip(stats, "user", "tch", sid, name, line, problems)
-                )
+                for _, _, (stored, why) in self._skip(
+                    stats, "user", "tch", sid, name, line, problems
+                ):
+                    self.held.staff_reject(line, stored, why)
                 if sid:
-                    self.teacher_ids.setdefault(sid, "")
+                    self.held.teacher_set(sid, "", replace=False)
                 continue
-            why = self._id_problem("tch", "Staff_id", sid, seen, line)
+            why = self._id_problem("tch", "Staff_id", sid) or _repeats(
+                "Staff_id", sid, self.held.staff_row_first(sid, line)
+            )
             if why:
                 stats.skipped += 1
                 self._report("user", "", name, line, f"{why}; row skipped")
                 continue
             school = row.get("School_id", "")
-            if school and school not in self.school_ids:
+            if school and not self.held.school_known(school):
                 stats.skipped += 1
-                self.teacher_ids.setdefault(sid, "")
-                self._staff_rejected.append(
-                    self._rejected(
-                        sid, "tch", name, line, f"School_id {school!r} is not in schools.csv"
-                    )
+                self.held.teacher_set(sid, "", replace=False)
+                _, _, (stored, why) = self._rejected(
+                    sid, "tch", name, line, f"School_id {school!r} is not in schools.csv"
                 )
+                self.held.staff_reject(line, stored, why)
                 continue
-            out[sid] = (line, row)
-        return out
+            self.held.staff_hold(sid, row)
 
     def _rejected(
         self, value: str, kind: str, file: str, line: int, why: str
@@ -469,32 +464,32 @@ class CsvSource:
             district=self.district_row.clever_id,
         )
 
-    def _teacher_items(
-        self, staff: dict[str, tuple[int, dict[str, str]]]
-    ) -> Iterator[tuple[int, str, Any]]:
+    def _teacher_items(self) -> Iterator[tuple[int, str, Any]]:
         name = "teachers.csv"
         stats = self.stats[name]
-        seen: dict[str, int] = {}
+        staff = "staff.csv" in self.files
         for line, row, problems in self._rows(name):
             tid = row.get("Teacher_id", "")
             if not fmt.required_present(_Sink(problems, name), line, row, fmt.TEACHER_REQUIRED):
                 yield from self._skip(stats, "user", "tch", tid, name, line, problems)
                 if tid:
-                    self.teacher_ids.setdefault(tid, "")
+                    self.held.teacher_set(tid, "", replace=False)
                 continue
-            why = self._id_problem("tch", "Teacher_id", tid, seen, line)
+            why = self._id_problem("tch", "Teacher_id", tid) or _repeats(
+                "Teacher_id", tid, self.held.teacher_row_first(tid, line)
+            )
             if why:
                 stats.skipped += 1
                 self._report("user", "", name, line, f"{why}; row skipped")
                 continue
-            if row["School_id"] not in self.school_ids:
+            if not self.held.school_known(row["School_id"]):
                 stats.skipped += 1
-                self.teacher_ids[tid] = ""
+                self.held.teacher_set(tid, "")
                 yield self._rejected(
                     tid, "tch", name, line, f"School_id {row['School_id']!r} is not in schools.csv"
                 )
                 continue
-            self.teacher_ids[tid] = row["School_id"]
+            self.held.teacher_set(tid, row["School_id"])
             school = self._id("sch", row["School_id"])
             roles: list[Any] = [
                 records.RoleRecord(
@@ -508,7 +503,8 @@ class CsvSource:
                     title=row.get("Title", ""),
                 )
             ]
-            both = staff.pop(tid, None)  # the same id in staff.csv: the same person
+            # The same id in staff.csv: the same person.
+            both = self.held.staff_take(tid) if staff else None
             if both is not None:
                 roles.append(self._staff_role(both[1]))
                 self.stats["staff.csv"].applied += 1
@@ -516,13 +512,12 @@ class CsvSource:
             stored = self._id("tch", tid)
             yield line, "record", self._user(stored, row, row.get("Teacher_email", ""), roles)
 
-    def _staff_items(
-        self, staff: dict[str, tuple[int, dict[str, str]]]
-    ) -> Iterator[tuple[int, str, Any]]:
+    def _staff_items(self) -> Iterator[tuple[int, str, Any]]:
         stats = self.stats["staff.csv"]
-        yield from self._staff_rejected
-        for sid, (line, row) in staff.items():
-            self.teacher_ids[sid] = row.get("School_id", "")
+        for line, stored, why in self.held.staff_rejected():
+            yield line, "rejected", (stored, why)
+        for sid, line, row in self.held.staff_left():
+            self.held.teacher_set(sid, row.get("School_id", ""))
             stats.applied += 1
             stored = self._id("tch", sid)
             role = self._staff_role(row)
@@ -531,10 +526,8 @@ class CsvSource:
     def _student_items(self) -> Iterator[tuple[int, str, Any]]:
         name = "students.csv"
         stats = self.stats[name]
-        # Student_id -> (first line, digest of its own columns): a repeated student only adds
-        # a contact, and must agree with its first row.
-        first: dict[str, tuple[int, str]] = {}
-        contacts_seen: set[str] = set()
+        # A repeated student only adds a contact, and must agree with its first row (held: its
+        # line and a digest of its own columns).
         own_columns = [c for c in fmt.STUDENT_OPTIONAL if c not in fmt.CONTACT_COLUMNS]
         for line, row, problems in self._rows(name):
             sink = _Sink(problems, name)
@@ -542,13 +535,15 @@ class CsvSource:
             if not fmt.required_present(sink, line, row, fmt.STUDENT_REQUIRED):
                 yield from self._skip(stats, "user", "stu", sid, name, line, problems)
                 if sid:
-                    self.student_ids.add(sid)
+                    self.held.student_named(sid)
                 continue
             stored = self._id("stu", sid)
             own = _digest(
                 "\x1f".join(row.get(c, "") for c in (*fmt.STUDENT_REQUIRED, *own_columns))
             )
-            earlier = first.get(sid)
+            # An id too long to store is never held, so it never repeats an earlier row.
+            too_long = self._too_long("stu", sid)
+            earlier = None if too_long else self.held.student_first(sid, line, own)
             if earlier is not None:
                 if earlier[1] != own:
                     stats.skipped += 1
@@ -562,15 +557,13 @@ class CsvSource:
                     )
                     continue
             else:
-                if self._too_long("stu", sid):
+                if too_long:
                     stats.skipped += 1
                     self._report(
                         "user", "", name, line, f"Student_id {sid!r} is too long; row skipped"
                     )
                     continue
-                first[sid] = (line, own)
-                self.student_ids.add(sid)
-                if row["School_id"] not in self.school_ids:
+                if not self.held.school_known(row["School_id"]):
                     stats.skipped += 1
                     yield self._rejected(
                         sid,
@@ -622,8 +615,7 @@ class CsvSource:
             if self._too_long(ckind, ckey):
                 ckind, ckey = "coh", _digest(contact.key)
             cid = self._id(ckind, ckey)
-            if cid not in contacts_seen:
-                contacts_seen.add(cid)
+            if self.held.contact_new(cid):
                 first_name, _, last_name = contact.name.rpartition(" ")
                 yield (
                     line,
@@ -653,23 +645,22 @@ class CsvSource:
     def _section_items(self) -> Iterator[tuple[int, str, Any]]:
         name = "sections.csv"
         stats = self.stats[name]
-        seen: dict[str, int] = {}
-        teacher_schools: set[tuple[str, str]] = set()
         for line, row, problems in self._rows(name):
             sink = _Sink(problems, name)
             sec = row.get("Section_id", "")
             if not fmt.required_present(sink, line, row, fmt.SECTION_REQUIRED):
                 yield from self._skip(stats, "section", "sec", sec, name, line, problems)
                 continue
-            why = self._id_problem("sec", "Section_id", sec, seen, line)
+            school_fid = row["School_id"]
+            why = self._id_problem("sec", "Section_id", sec) or _repeats(
+                "Section_id", sec, self.held.section_first(sec, line, school_fid)
+            )
             if why:
                 stats.skipped += 1
                 self._report("section", "", name, line, f"{why}; row skipped")
                 continue
             stored = self._id("sec", sec)
-            school_fid = row["School_id"]
-            self.section_school[sec] = school_fid
-            if school_fid not in self.school_ids:
+            if not self.held.school_known(school_fid):
                 stats.skipped += 1
                 yield self._rejected(
                     sec, "sec", name, line, f"School_id {school_fid!r} is not in schools.csv"
@@ -681,7 +672,8 @@ class CsvSource:
                 tid = row.get(column, "")
                 if not tid or self._id("tch", tid) in teachers:
                     continue
-                if tid not in self.teacher_ids:
+                primary = self.held.teacher_school(tid)
+                if primary is None:
                     self._report(
                         "section",
                         stored,
@@ -692,9 +684,8 @@ class CsvSource:
                     )
                     continue
                 teachers.append(self._id("tch", tid))
-                if self.teacher_ids[tid] != school_fid and (tid, school_fid) not in teacher_schools:
+                if primary != school_fid and self.held.teacher_school_new(tid, school_fid):
                     # A teacher at several schools is linked to the others through sections.
-                    teacher_schools.add((tid, school_fid))
                     yield line, "user_schools", (self._id("tch", tid), school, "teacher")
             grade_raw = row.get("Grade", "")
             self._grade_note("section", stored, name, line, "Grade", grade_raw)
@@ -737,14 +728,15 @@ class CsvSource:
                 why = "; ".join(p.message for p in problems)
             else:
                 sec, student = row["Section_id"], row["Student_id"]
-                if sec not in self.section_school:
+                section_school = self.held.section_school(sec)
+                if section_school is None:
                     why = f"Section_id {sec!r} is not in sections.csv"
-                elif student not in self.student_ids:
+                elif not self.held.student_known(student):
                     why = f"Student_id {student!r} is not in students.csv"
-                elif self.section_school[sec] != row["School_id"]:
+                elif section_school != row["School_id"]:
                     why = (
                         f"School_id {row['School_id']!r} is not the school of Section_id {sec!r} "
-                        f"({self.section_school[sec]!r} in sections.csv)"
+                        f"({section_school!r} in sections.csv)"
                     )
             if why:
                 stats.skipped += 1
@@ -755,15 +747,11 @@ class CsvSource:
 
     # --- shared row rules ---------------------------------------------------------------------
 
-    def _id_problem(
-        self, kind: str, column: str, value: str, seen: dict[str, int], line: int
-    ) -> str:
-        """Why a row's id cannot be taken ("" when it can); remembers it."""
-        if value in seen:
-            return f"{column} {value!r} repeats line {seen[value]} (a duplicate id)"
+    def _id_problem(self, kind: str, column: str, value: str) -> str:
+        """Why a row's id is too long to store ("" when it is not). Checked before the id is
+        remembered (``_repeats``): an id too long is never held, so it never repeats a row."""
         if self._too_long(kind, value):
             return f"{column} {value!r} is too long (at most {ID_MAX - len(self._id(kind, ''))})"
-        seen[value] = line
         return ""
 
     def _skip(
@@ -802,6 +790,26 @@ class CsvSource:
                 line,
                 f"{column} {raw!r} is not one of Clever's grades; stored as Other",
             )
+
+
+def _repeats(column: str, value: str, earlier: int | None) -> str:
+    """Why a row's id cannot be taken for repeating line ``earlier`` ("" when it is new)."""
+    if earlier is None:
+        return ""
+    return f"{column} {value!r} repeats line {earlier} (a duplicate id)"
+
+
+def _in_batches(where: str, items: Iterator[Any]) -> Iterator[Batch]:
+    """``items`` in batches of BATCH_ROWS (one empty batch when there are none)."""
+    chunk: list[Any] = []
+    handed = False
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= BATCH_ROWS:
+            yield Batch(where=where, records=chunk)
+            chunk, handed = [], True
+    if chunk or not handed:
+        yield Batch(where=where, records=chunk)
 
 
 class _Sink:
