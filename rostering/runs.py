@@ -40,6 +40,20 @@ MAX_RECORDED_ERRORS = 1000
 _LOCK_NAMESPACE = 0x5C1E
 
 
+def _fail(
+    run_id: int,
+    *,
+    error: str,
+    was: str = SyncRun.Status.RUNNING,
+    failure: str = SyncRun.Failure.INTERNAL,
+) -> int:
+    """Mark the run failed, saying why, only if it is still ``was`` (whoever finished it first
+    keeps their word); how many rows changed (0 or 1)."""
+    return SyncRun.objects.filter(pk=run_id, status=was).update(
+        status=SyncRun.Status.FAILED, failure=failure, finished_at=timezone.now(), error=error
+    )
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who holds a district's lock: the running run (if recorded) and since when."""
@@ -121,10 +135,8 @@ def _take_over(district_id: int, holder: Holder, why: str, by: SyncRun) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [holder.backend_pid])
     if holder.run_id:
-        SyncRun.objects.filter(pk=holder.run_id, status=SyncRun.Status.RUNNING).update(
-            status=SyncRun.Status.FAILED,
-            failure=SyncRun.Failure.INTERNAL,
-            finished_at=timezone.now(),
+        _fail(
+            holder.run_id,
             error=f"Taken over by run #{by.pk}: {why}. Nothing after its last commit was applied.",
         )
 
@@ -296,10 +308,8 @@ def runs_dead_fail(*, district_id: int | None = None) -> int:
     done = 0
     for run in runs:
         last = run.heartbeat_at or run.started_at
-        done += SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-            status=SyncRun.Status.FAILED,
-            failure=SyncRun.Failure.INTERNAL,
-            finished_at=now,
+        done += _fail(
+            run.pk,
             error=f"The process stopped at {last:%Y-%m-%d %H:%M:%S} UTC (no heartbeat since). "
             "Nothing after its last commit was applied; the next run starts afresh.",
         )
@@ -328,12 +338,7 @@ def run_pending(*, run_id: int | None) -> SyncRun | None:
 def run_pending_refuse(*, run_id: int | None, error: str) -> None:
     """Mark a pending run failed before it started, saying why."""
     if run_id is not None:
-        SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.PENDING).update(
-            status=SyncRun.Status.FAILED,
-            failure=SyncRun.Failure.PERMANENT,
-            finished_at=timezone.now(),
-            error=error,
-        )
+        _fail(run_id, error=error, was=SyncRun.Status.PENDING, failure=SyncRun.Failure.PERMANENT)
 
 
 class ErrorLog:
@@ -480,12 +485,7 @@ def _run_locked(
     except Exception as exc:
         logger.exception("Sync run %s of district %s crashed", run.pk, district.clever_id)
         # Unless a later run took it over (and said so): then its session was ended.
-        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-            status=SyncRun.Status.FAILED,
-            finished_at=timezone.now(),
-            failure=SyncRun.Failure.INTERNAL,
-            error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000],
-        )
+        _fail(run.pk, error=f"Internal error: {exc.__class__.__name__}: {exc}"[:2000])
         raise
     finally:
         log.save(run)

@@ -10,6 +10,7 @@ the disconnect policy): it returns a ``RunResult`` and raises ``clever.errors`` 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -58,25 +59,15 @@ def sync_full(
         # Kept whatever becomes of the rest of the run: it is what Clever says now (its launch
         # date gates logins), and reading the roster does not change it.
         district_clever_state_save(district=run.district, record=record)
-    # Accounts made in our app that Clever users of this district may match (usually none).
-    candidates = CandidateIndex(link_candidates(district_id=run.district_id))
-    claims: list[Claim] = []
+    accounts = _AccountClaims(district_id=run.district_id)
     store.begin()
     try:
         live = store.live_counts()
         keep: dict[str, set[str]] = {}
         for spec in specs.ENTITIES:
-            _read(source, store, spec, keep, errors_log, progress, candidates, claims)
+            _read(source, store, spec, keep, errors_log, progress, accounts)
         return _apply(
-            run,
-            store,
-            live,
-            keep,
-            record.name,
-            latest_event,
-            errors_log,
-            progress,
-            (claims, candidates),
+            run, store, live, keep, record.name, latest_event, errors_log, progress, accounts
         )
     finally:
         store.close()
@@ -89,15 +80,14 @@ def _read(
     keep: dict[str, set[str]],
     errors_log: ErrorLog,
     progress: Progress,
-    candidates: CandidateIndex,
-    claims: list[Claim],
+    accounts: _AccountClaims,
 ) -> None:
     total = 0
     where = spec.name
     for batch in source.batches(spec.name):
         where = batch.where
-        if spec is specs.USERS and candidates:
-            claims.extend(c for c in map(claim_of, batch.records) if candidates.touches(c))
+        if spec is specs.USERS:
+            accounts.offer(batch.records)
         for note in batch.notes:
             errors_log.append(note)
         for clever_id, why in batch.rejected:
@@ -142,13 +132,13 @@ def _apply(
     latest_event: str,
     errors_log: ErrorLog,
     progress: Progress,
-    matching: tuple[list[Claim], CandidateIndex],
+    accounts: _AccountClaims,
 ) -> RunResult:
     result = RunResult()
     store.keep = keep
     try:
         with transaction.atomic():
-            linked = _match_accounts(run, *matching, errors_log, progress)
+            linked = accounts.link(run, errors_log, progress)
             for spec in specs.ENTITIES:
                 result.counts[spec.name] = store.merge_entity(spec, errors_log)
                 progress(f"merged {spec.name}: {_short(result.counts[spec.name])}")
@@ -198,24 +188,31 @@ def _apply(
     return result
 
 
-def _match_accounts(
-    run: SyncRun,
-    claims: list[Claim],
-    candidates: CandidateIndex,
-    errors_log: ErrorLog,
-    progress: Progress,
-) -> int:
-    """Link accounts made in our app to the Clever users they match before the merge creates
-    accounts for them (in the merge's transaction: a dry run or a failure links nothing)."""
-    if not claims:
-        return 0
-    outcome = users_match_local(
-        claims=claims, district_id=run.district_id, run_id=run.pk, index=candidates
-    )
-    for doubt in outcome.doubts:
-        errors_log.append(("user", doubt.clever_id, doubt.message()))
-    progress(f"matched {len(outcome.links)} accounts made in our app to Clever users")
-    return len(outcome.links)
+class _AccountClaims:
+    """The Clever users of a run who may match accounts made in our app before Clever (usually
+    there are no such accounts: then reading costs nothing)."""
+
+    def __init__(self, *, district_id: int) -> None:
+        self.candidates = CandidateIndex(link_candidates(district_id=district_id))
+        self.claims: list[Claim] = []
+
+    def offer(self, users: list[Any]) -> None:
+        """Keep the claims of these user records that some candidate shares a value with."""
+        if self.candidates:
+            self.claims.extend(c for c in map(claim_of, users) if self.candidates.touches(c))
+
+    def link(self, run: SyncRun, errors_log: ErrorLog, progress: Progress) -> int:
+        """Link the matched accounts before the merge creates accounts for their Clever users
+        (in the merge's transaction: a dry run or a failure links nothing); how many."""
+        if not self.claims:
+            return 0
+        outcome = users_match_local(
+            claims=self.claims, district_id=run.district_id, run_id=run.pk, index=self.candidates
+        )
+        for doubt in outcome.doubts:
+            errors_log.append(("user", doubt.clever_id, doubt.message()))
+        progress(f"matched {len(outcome.links)} accounts made in our app to Clever users")
+        return len(outcome.links)
 
 
 def _district_update(district: District, name: str, latest_event: str, status: str) -> None:

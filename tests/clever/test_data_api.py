@@ -455,3 +455,17 @@ def test_a_body_that_is_not_valid_utf8_is_reported_not_repaired(server, api):
         _ids(client)
     assert "not valid UTF-8 (byte 0xe9 at position" in str(info.value)
     assert info.value.where == "GET /v3.0/schools page 1"
+
+
+def test_an_id_with_a_nul_is_refused_and_a_listed_one_dropped_and_noted():
+    with pytest.raises(CleverMalformedError, match="has a NUL character"):
+        records.parse_section({"id": "se\x00c"})
+    notes: list = []
+    section = records.parse_section(
+        {"id": "sec", "students": ["s1", "s\x002", "", "s1", "s3"]}, "w", notes
+    )
+    assert section.students == ("s1", "s3")
+    assert [n[2] for n in notes] == [
+        "section sec: field 'students': an entry has a NUL character ('s\\x002'); dropped",
+        "section sec: field 'students': an entry is not an id (got ''); dropped",
+    ]

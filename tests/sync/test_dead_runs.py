@@ -137,7 +137,7 @@ def test_on_sqlite_a_lock_without_heartbeat_is_free(cert, settings):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_clever_sync_losing_the_database_says_so_without_a_traceback(
-    clever, fast, monkeypatch, sync_store
+    clever, fast, monkeypatch, sync_store, settings
 ):
     if sync_store != "postgres":
         pytest.skip("the session is dropped while the PostgreSQL store stages a page")
@@ -165,4 +165,10 @@ def test_clever_sync_losing_the_database_says_so_without_a_traceback(
         call_command("clever_sync", "--district", CERT)
     connection.close()
     run = SyncRun.objects.order_by("-pk").first()
-    assert run.status in (SyncRun.Status.FAILED, SyncRun.Status.RUNNING)
+    # Failed at once if the record could still be written, else once its heartbeat is seen
+    # to have stopped; never left running.
+    settings.CLEVER_SYNC_HEARTBEAT_TIMEOUT = 0
+    runs.runs_dead_fail()
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED, run.status
+    assert run.error
